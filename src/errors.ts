@@ -1,0 +1,56 @@
+/**
+ * Coded errors: every failure benchmon reports has a stable code, an HTTP status and,
+ * for the caller's mistakes, the field that was wrong. The API maps them to
+ * `{error: {code, message, details}}`; the CLI maps them to exit codes.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, doc: 'A request field is missing or malformed; details.field names it.' },
+  INVALID_JSON: { status: 400, doc: 'The request body is not valid JSON.' },
+  UNAUTHORIZED: { status: 401, doc: 'BENCHMON_API_TOKEN is set and the request has no or a wrong bearer token.' },
+  NOT_FOUND: { status: 404, doc: 'The route does not exist.' },
+  SESSION_NOT_FOUND: { status: 404, doc: 'No session with that id.' },
+  TARGET_NOT_FOUND: { status: 404, doc: 'No target with that id in the session.' },
+  SESSION_EXISTS: { status: 409, doc: 'A session with that id already exists.' },
+  DUPLICATE_JOB_NAME: { status: 409, doc: 'The session already has a target with that job_name.' },
+  UNPROCESSABLE: { status: 422, doc: 'The request is well-formed but cannot be carried out (e.g. a bad time window).' },
+  PROM_UNAVAILABLE: { status: 503, doc: 'Prometheus could not be reached or is not ready.' },
+  PROM_REQUEST_FAILED: { status: 502, doc: 'Prometheus answered a request with an error.' },
+  PROM_CONFIG_INVALID: { status: 502, doc: 'The rendered Prometheus configuration failed validation; nothing was applied.' },
+  PROM_RELOAD_FAILED: { status: 502, doc: 'Prometheus rejected a configuration reload; the last good configuration was restored.' },
+  PROM_RUNTIME_FAILED: { status: 503, doc: 'The Prometheus process could not be started or supervised.' },
+  INTERNAL: { status: 500, doc: 'An unexpected error inside benchmon.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class BenchmonError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BenchmonError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = options.details;
+  }
+}
+
+/** A caller's mistake in one field: 400 with details.field. */
+export function invalidField(field: string, message: string): BenchmonError {
+  return new BenchmonError('VALIDATION_FAILED', `${field}: ${message}`, { details: { field } });
+}
+
+export function isBenchmonError(err: unknown): err is BenchmonError {
+  return err instanceof BenchmonError;
+}
+
+/** The message of any thrown value, with its cause chain, for logs and error answers. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause === undefined ? err.message : `${err.message}: ${describeError(cause)}`;
+  }
+  return String(err);
+}

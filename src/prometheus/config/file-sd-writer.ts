@@ -1,0 +1,119 @@
+/**
+ * Writes a session's file_sd shards. Concurrent registrations coalesce: every change marks its
+ * shard dirty and waits for the next flush, and one flush writes each dirty shard once, from
+ * the store's current state, temp + rename. A caller's promise resolves only after the flush
+ * that contains its change is on disk.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { atomicWriteFile } from '../../fs/atomic-write.js';
+import type { Session, Target } from '../../sessions/model.js';
+import { FILE_SD_DIR, FILE_SD_SHARDS, shardFileName, shardOf, targetGroup } from './render.js';
+
+export interface FileSdSource {
+  getSession(id: string): Session | undefined;
+  listTargets(sessionId: string): Target[];
+}
+
+interface Pending { shards: Set<number>; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> }
+
+export class FileSdWriter {
+  private readonly pending = new Map<string, Pending>();
+  private flushing: Promise<void> | undefined;
+  /** Number of shard files written; benchmarks read it to show coalescing. */
+  writes = 0;
+
+  constructor(private readonly configDir: string, private readonly source: FileSdSource) {}
+
+  sessionDir(sessionId: string): string {
+    return path.join(this.configDir, FILE_SD_DIR, sessionId);
+  }
+
+  /** Mark the shard holding targetId as changed and resolve once it has been rewritten. */
+  markChanged(sessionId: string, targetId: string): Promise<void> {
+    return this.enqueue(sessionId, [shardOf(targetId)]);
+  }
+
+  private enqueue(sessionId: string, shards: number[]): Promise<void> {
+    let p = this.pending.get(sessionId);
+    if (!p) {
+      p = { shards: new Set(), waiters: [] };
+      this.pending.set(sessionId, p);
+    }
+    for (const s of shards) p.shards.add(s);
+    const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
+    this.scheduleFlush();
+    return done;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    const batch = new Map(this.pending);
+    this.pending.clear();
+    for (const [sessionId, p] of batch) {
+      try {
+        await this.writeShards(sessionId, p.shards);
+        for (const w of p.waiters) w.resolve();
+      } catch (err) {
+        for (const w of p.waiters) w.reject(err);
+      }
+    }
+    this.flushing = undefined;
+    if (this.pending.size > 0) this.scheduleFlush();
+  }
+
+  private async writeShards(sessionId: string, shards: Set<number>): Promise<void> {
+    const session = this.source.getSession(sessionId);
+    const dir = this.sessionDir(sessionId);
+    if (!session) return; // deleted meanwhile: removeSession took care of its files
+    await fs.mkdir(dir, { recursive: true });
+    const byShard = new Map<number, ReturnType<typeof targetGroup>[]>();
+    for (const t of this.source.listTargets(sessionId)) {
+      const shard = shardOf(t.target_id);
+      if (!shards.has(shard)) continue;
+      let groups = byShard.get(shard);
+      if (!groups) byShard.set(shard, (groups = []));
+      groups.push(targetGroup(t, session));
+    }
+    for (const shard of shards) {
+      const file = path.join(dir, shardFileName(shard));
+      const groups = byShard.get(shard);
+      if (groups && groups.length > 0) await atomicWriteFile(file, JSON.stringify(groups));
+      else await fs.rm(file, { force: true });
+      this.writes++;
+    }
+  }
+
+  /** Rewrite every shard of a session from the store (start-up, after a crash). Removes stray files. */
+  async rewriteSession(sessionId: string): Promise<void> {
+    const dir = this.sessionDir(sessionId);
+    await fs.mkdir(dir, { recursive: true });
+    const all = new Set<number>();
+    for (let i = 0; i < FILE_SD_SHARDS; i++) all.add(i);
+    await this.enqueue(sessionId, [...all]);
+    for (const name of await fs.readdir(dir)) {
+      if (!/^shard-\d\d\.json$/.test(name)) await fs.rm(path.join(dir, name), { force: true });
+    }
+  }
+
+  async ensureSessionDir(sessionId: string): Promise<void> {
+    await fs.mkdir(this.sessionDir(sessionId), { recursive: true });
+  }
+
+  async removeSession(sessionId: string): Promise<void> {
+    await fs.rm(this.sessionDir(sessionId), { recursive: true, force: true });
+  }
+
+  /** Remove session directories the store no longer knows (e.g. a crash between delete and cleanup). */
+  async pruneSessions(known: Set<string>): Promise<void> {
+    const root = path.join(this.configDir, FILE_SD_DIR);
+    await fs.mkdir(root, { recursive: true });
+    for (const name of await fs.readdir(root)) {
+      if (!known.has(name)) await fs.rm(path.join(root, name), { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Rendering what Prometheus reads:
+ *  - prometheus.yml: the static part (global settings, benchmon's self-scrape, one file_sd job
+ *    per session, optional user-provided extra scrape configs), produced with the YAML library;
+ *  - per-session file_sd JSON: one target group per registered target, with job, metrics path,
+ *    scheme, interval and timeout as target labels, so registering a target never needs a reload.
+ * Few jobs, many targets: Prometheus's reload time grows with the square of the number of jobs.
+ */
+import { createHash } from 'node:crypto';
+import YAML from 'yaml';
+import type { Session, Target } from '../../sessions/model.js';
+import { parseDuration } from '../duration.js';
+
+export const SELF_SCRAPE_JOB = 'benchmon';
+export const FILE_SD_DIR = 'file_sd';
+
+/** Scrape job name of a session's file_sd job in prometheus.yml. */
+export function sessionJobName(sessionId: string): string {
+  return `benchmon-session-${sessionId}`;
+}
+
+export interface RenderInput {
+  sessions: Session[];
+  defaultScrapeInterval: string;
+  defaultScrapeTimeout: string;
+  /** URL of benchmon's own API, scraped at /metrics. */
+  serverApiUrl: string;
+  fileSdRefreshInterval: string;
+  /** Scrape configs the operator supplies (PROMETHEUS_EXTRA_SCRAPE_CONFIGS), appended as they are. */
+  extraScrapeConfigs: Array<Record<string, unknown>>;
+}
+
+export interface PrometheusConfigDoc {
+  global: Record<string, unknown>;
+  scrape_configs: Array<Record<string, unknown>>;
+}
+
+function minDuration(a: string, b: string): string {
+  return parseDuration(a)! <= parseDuration(b)! ? a : b;
+}
+
+export function buildPrometheusConfig(input: RenderInput): PrometheusConfigDoc {
+  const api = new URL(input.serverApiUrl);
+  const selfTarget = api.port ? `${api.hostname}:${api.port}` : `${api.hostname}:${api.protocol === 'https:' ? 443 : 80}`;
+  const scrapeConfigs: Array<Record<string, unknown>> = [
+    {
+      job_name: SELF_SCRAPE_JOB,
+      scheme: api.protocol.replace(':', ''),
+      metrics_path: '/metrics',
+      static_configs: [{ targets: [selfTarget], labels: { role: 'benchmon' } }],
+    },
+  ];
+  for (const session of input.sessions) {
+    const interval = session.scrape_interval ?? input.defaultScrapeInterval;
+    scrapeConfigs.push({
+      job_name: sessionJobName(session.session_id),
+      scrape_interval: interval,
+      scrape_timeout: minDuration(input.defaultScrapeTimeout, interval),
+      file_sd_configs: [{ files: [`${FILE_SD_DIR}/${session.session_id}/*.json`], refresh_interval: input.fileSdRefreshInterval }],
+    });
+  }
+  scrapeConfigs.push(...input.extraScrapeConfigs);
+  return {
+    global: { scrape_interval: input.defaultScrapeInterval, scrape_timeout: input.defaultScrapeTimeout, evaluation_interval: input.defaultScrapeInterval },
+    scrape_configs: scrapeConfigs,
+  };
+}
+
+export function renderPrometheusYaml(doc: PrometheusConfigDoc): string {
+  return `# Written by benchmon. Edits are overwritten; register targets through the API instead.\n${YAML.stringify(doc, { lineWidth: 0 })}`;
+}
+
+export function configChecksum(content: string): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+export interface FileSdGroup { targets: string[]; labels: Record<string, string> }
+
+/** The file_sd target group of one registered target. benchmon's labels win over user labels. */
+export function targetGroup(target: Target, session: Session): FileSdGroup {
+  const timeout = minDuration(target.scrape_timeout, target.scrape_interval);
+  const labels: Record<string, string> = {
+    ...session.labels,
+    ...target.labels,
+    job: target.job_name,
+    __metrics_path__: target.metrics_path,
+    __scheme__: target.scheme,
+    __scrape_interval__: target.scrape_interval,
+    __scrape_timeout__: timeout,
+    session: target.session_id,
+    target_type: target.target_type,
+    role: target.role,
+  };
+  if (target.job_id !== null) labels.job_id = target.job_id;
+  return { targets: target.endpoints, labels };
+}
+
+/** Shard count per session: a registration rewrites only its shard, so its cost does not grow with the session. */
+export const FILE_SD_SHARDS = 64;
+
+export function shardOf(targetId: string): number {
+  // FNV-1a: stable across runs and processes, so a target always lives in the same file.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < targetId.length; i++) {
+    h ^= targetId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % FILE_SD_SHARDS;
+}
+
+export function shardFileName(shard: number): string {
+  return `shard-${String(shard).padStart(2, '0')}.json`;
+}
+

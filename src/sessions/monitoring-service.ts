@@ -1,0 +1,272 @@
+/**
+ * MonitoringService: the facade the API and CLI talk to. It owns the store, the registry, the
+ * Prometheus client, the config applier and the runtime, and knows the order of things:
+ * a session change that alters prometheus.yml goes through the apply protocol; a target change
+ * is a file_sd write.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import YAML from 'yaml';
+import { BenchmonError, describeError } from '../errors.js';
+import { PrometheusClient, type QueryResult, type TargetsResult, type TimeArg } from '../prometheus/client.js';
+import { ConfigApplier } from '../prometheus/config/apply.js';
+import { FileSdWriter } from '../prometheus/config/file-sd-writer.js';
+import { buildPrometheusConfig, renderPrometheusYaml } from '../prometheus/config/render.js';
+import { parseDuration } from '../prometheus/duration.js';
+import { ExternalRuntime } from '../prometheus/runtime/external.js';
+import { LocalRuntime } from '../prometheus/runtime/local.js';
+import type { PrometheusRuntime, RuntimeStatus } from '../prometheus/runtime/runtime.js';
+import { prometheusListenAddress, type Settings } from '../settings/settings.js';
+import { StateStore } from '../store/state-store.js';
+import type { SelfMetrics } from '../api/self-metrics.js';
+import type { CreateSessionBody, RegisterTargetBody, Session, Target, TargetWithHealth } from './model.js';
+import { Registry } from './registry.js';
+import { TargetHealth } from './target-health.js';
+
+export interface SessionStatus {
+  session: Session;
+  targets: TargetWithHealth[];
+  health_error: string | null;
+  collections: unknown[];
+  artifact_paths: string[];
+}
+
+export interface WaitResult { satisfied: boolean; waited_ms: number; pending: string[] }
+
+export interface PrometheusHealth {
+  url: string;
+  healthy: boolean;
+  ready: boolean;
+  version: string | null;
+  last_reload_ok: boolean | null;
+  last_reload_error: string | null;
+  runtime: RuntimeStatus;
+}
+
+export class MonitoringService {
+  readonly store: StateStore;
+  readonly client: PrometheusClient;
+  readonly registry: Registry;
+  readonly fileSd: FileSdWriter;
+  readonly applier: ConfigApplier;
+  readonly runtime: PrometheusRuntime;
+  private readonly health: TargetHealth;
+  private readonly configDir: string;
+
+  constructor(readonly settings: Settings, readonly metrics: SelfMetrics, private readonly logger: Logger) {
+    this.store = new StateStore(path.join(settings.BENCHMON_STATE_DIR, 'benchmon.sqlite'));
+    this.client = new PrometheusClient(settings.PROMETHEUS_URL, parseDuration(settings.PROMETHEUS_TIMEOUT)!);
+    this.configDir = path.dirname(settings.PROMETHEUS_CONFIG_PATH);
+    this.fileSd = new FileSdWriter(this.configDir, this.store);
+    this.registry = new Registry(this.store, this.fileSd, { scrapeInterval: settings.DEFAULT_SCRAPE_INTERVAL, scrapeTimeout: settings.DEFAULT_SCRAPE_TIMEOUT });
+    this.health = new TargetHealth(this.client);
+    this.applier = new ConfigApplier({
+      configPath: settings.PROMETHEUS_CONFIG_PATH,
+      promtoolBin: settings.PROMTOOL_BIN,
+      client: this.client,
+      render: () => this.renderConfig(),
+      revisions: this.store,
+      counters: { reloads: () => metrics.reloads.inc(), reloadFailures: () => metrics.reloadFailures.inc(), rollbacks: () => metrics.rollbacks.inc() },
+      logger,
+    });
+    if (settings.PROMETHEUS_MODE === 'local') {
+      const listen = prometheusListenAddress(settings);
+      this.runtime = new LocalRuntime({
+        bin: settings.PROMETHEUS_BIN,
+        configPath: settings.PROMETHEUS_CONFIG_PATH,
+        dataDir: path.join(settings.BENCHMON_STATE_DIR, 'prometheus', 'data'),
+        listenHost: listen.host,
+        listenPort: listen.port,
+        retention: settings.PROMETHEUS_RETENTION,
+        client: this.client,
+        logger,
+        onRestart: () => metrics.prometheusRestarts.inc(),
+      });
+    } else {
+      this.runtime = new ExternalRuntime(this.client);
+    }
+  }
+
+  private async renderConfig(): Promise<string> {
+    let extra: Array<Record<string, unknown>> = [];
+    const extraPath = this.settings.PROMETHEUS_EXTRA_SCRAPE_CONFIGS;
+    if (extraPath) {
+      let parsed: unknown;
+      try {
+        parsed = YAML.parse(await fs.readFile(extraPath, 'utf8'));
+      } catch (err) {
+        throw new BenchmonError('PROM_CONFIG_INVALID', `PROMETHEUS_EXTRA_SCRAPE_CONFIGS ${extraPath}: ${describeError(err)}`);
+      }
+      if (!Array.isArray(parsed) || parsed.some((j) => j === null || typeof j !== 'object' || Array.isArray(j))) {
+        throw new BenchmonError('PROM_CONFIG_INVALID', `PROMETHEUS_EXTRA_SCRAPE_CONFIGS ${extraPath}: expected a YAML list of scrape configs`);
+      }
+      extra = parsed as Array<Record<string, unknown>>;
+    }
+    return renderPrometheusYaml(
+      buildPrometheusConfig({
+        sessions: this.store.listSessions(),
+        defaultScrapeInterval: this.settings.DEFAULT_SCRAPE_INTERVAL,
+        defaultScrapeTimeout: this.settings.DEFAULT_SCRAPE_TIMEOUT,
+        serverApiUrl: this.settings.SERVER_API_URL,
+        fileSdRefreshInterval: this.settings.PROMETHEUS_FILE_SD_REFRESH,
+        extraScrapeConfigs: extra,
+      }),
+    );
+  }
+
+  /** Re-create every file from the store, start Prometheus, and make sure it runs the current config. */
+  async start(): Promise<void> {
+    await fs.mkdir(this.configDir, { recursive: true });
+    await fs.mkdir(this.settings.ARTIFACTS_ROOT, { recursive: true });
+    const sessions = this.store.listSessions();
+    await this.fileSd.pruneSessions(new Set(sessions.map((s) => s.session_id)));
+    for (const s of sessions) await this.fileSd.rewriteSession(s.session_id);
+    await this.applier.writeInitial();
+    await this.runtime.start();
+    // An external Prometheus (or one adopted after a crash) may run an older config.
+    await this.applier.request(true);
+    this.refreshGauges();
+  }
+
+  async stop(): Promise<void> {
+    await this.runtime.stop();
+    this.store.close();
+  }
+
+  private refreshGauges(): void {
+    const sessions = this.store.listSessions();
+    this.metrics.sessions.set(sessions.length);
+    this.metrics.targets.set(sessions.reduce((n, s) => n + this.store.countTargets(s.session_id), 0));
+  }
+
+  listSessions(): Array<Session & { target_count: number }> {
+    return this.registry.listSessions().map((s) => ({ ...s, target_count: this.store.countTargets(s.session_id) }));
+  }
+
+  /** Creates the session and applies the config that scrapes it; undone when Prometheus rejects it. */
+  async createSession(body: CreateSessionBody): Promise<Session> {
+    const session = await this.registry.createSession(body);
+    try {
+      await this.applier.request();
+    } catch (err) {
+      await this.registry.deleteSession(session.session_id).catch(() => undefined);
+      throw err;
+    }
+    this.refreshGauges();
+    return session;
+  }
+
+  async deleteSession(id: string): Promise<{ session_id: string; targets_removed: number }> {
+    this.registry.getSession(id);
+    const removed = this.store.countTargets(id);
+    await this.registry.deleteSession(id);
+    this.refreshGauges();
+    await this.applier.request();
+    return { session_id: id, targets_removed: removed };
+  }
+
+  async sessionStatus(id: string): Promise<SessionStatus> {
+    const session = this.registry.getSession(id);
+    const { targets, error } = await this.targetsWithHealth(id);
+    return { session, targets, health_error: error, collections: [], artifact_paths: [] };
+  }
+
+  async targetsWithHealth(sessionId: string): Promise<{ targets: TargetWithHealth[]; error: string | null }> {
+    const targets = this.registry.listTargets(sessionId);
+    try {
+      const index = TargetHealth.index(await this.health.activeTargets(sessionId));
+      return { targets: targets.map((t) => TargetHealth.withHealth(t, index)), error: null };
+    } catch (err) {
+      const unknown = (t: Target): TargetWithHealth => ({
+        ...t,
+        health: 'unknown',
+        endpoints_health: t.endpoints.map((endpoint) => ({ endpoint, health: 'unknown', last_scrape: null, last_scrape_duration_seconds: null, last_error: null, scrape_url: null })),
+      });
+      return { targets: targets.map(unknown), error: describeError(err) };
+    }
+  }
+
+  async registerTarget(sessionId: string, body: RegisterTargetBody, wait?: { up: boolean; timeoutMs: number }): Promise<{ target: TargetWithHealth; wait: WaitResult | null }> {
+    const target = await this.registry.registerTarget(sessionId, body);
+    this.metrics.registrations.inc();
+    this.metrics.targets.inc();
+    if (!wait?.up) return { target: { ...target, health: 'pending', endpoints_health: [] }, wait: null };
+    return this.waitUntilUp(target, wait.timeoutMs);
+  }
+
+  /** Polls Prometheus until every endpoint of the target reports up, or the timeout passes. */
+  private async waitUntilUp(target: Target, timeoutMs: number): Promise<{ target: TargetWithHealth; wait: WaitResult }> {
+    const started = Date.now();
+    let last: TargetWithHealth = { ...target, health: 'pending', endpoints_health: [] };
+    for (;;) {
+      try {
+        last = TargetHealth.withHealth(target, TargetHealth.index(await this.health.activeTargets(target.session_id)));
+      } catch (err) {
+        this.logger.warn({ err: describeError(err) }, 'could not read target health while waiting for up');
+      }
+      const pending = last.endpoints_health.length === 0 ? target.endpoints : last.endpoints_health.filter((e) => e.health !== 'up').map((e) => e.endpoint);
+      const waited = Date.now() - started;
+      if (pending.length === 0 || waited >= timeoutMs) return { target: last, wait: { satisfied: pending.length === 0, waited_ms: waited, pending } };
+      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, timeoutMs - waited))));
+    }
+  }
+
+  async listTargets(sessionId: string): Promise<{ targets: TargetWithHealth[]; health_error: string | null }> {
+    const { targets, error } = await this.targetsWithHealth(sessionId);
+    return { targets, health_error: error };
+  }
+
+  async deregisterTarget(sessionId: string, targetId: string): Promise<Target> {
+    const t = await this.registry.deregisterTarget(sessionId, targetId);
+    this.metrics.deregistrations.inc();
+    this.metrics.targets.dec();
+    return t;
+  }
+
+  prometheusTargets(state?: 'active' | 'dropped' | 'any'): Promise<TargetsResult> {
+    return this.client.getTargets(state ? { state } : {});
+  }
+
+  query(query: string, time?: TimeArg): Promise<QueryResult> {
+    return this.client.queryInstant(query, time);
+  }
+
+  queryRange(query: string, start: TimeArg, end: TimeArg, step: string | number): Promise<QueryResult> {
+    return this.client.queryRange(query, start, end, step);
+  }
+
+  async prometheusHealth(): Promise<PrometheusHealth> {
+    const [healthy, ready] = await Promise.all([this.client.isHealthy(), this.client.isReady()]);
+    let version: string | null = null;
+    let lastReloadOk: boolean | null = this.applier.status().last_reload_ok ?? null;
+    if (healthy) {
+      try {
+        version = (await this.client.buildInfo()).version;
+        lastReloadOk = await this.client.lastReloadSuccessful();
+      } catch (err) {
+        this.logger.warn({ err: describeError(err) }, 'could not read Prometheus build or runtime info');
+      }
+    }
+    return {
+      url: this.settings.PROMETHEUS_URL,
+      healthy,
+      ready,
+      version,
+      last_reload_ok: lastReloadOk,
+      last_reload_error: this.applier.status().last_error ?? null,
+      runtime: this.runtime.status(),
+    };
+  }
+
+  /** Re-render and reload even when nothing changed (POST /api/v1/prometheus/reload). */
+  async reload(): Promise<{ checksum: string; changed: boolean }> {
+    return this.applier.request(true);
+  }
+
+  async isReady(): Promise<{ ready: boolean; store: boolean; prometheus: boolean }> {
+    const store = this.store.isOpen();
+    const prometheus = await this.client.isReady();
+    return { ready: store && prometheus, store, prometheus };
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Settings: environment → defaults → strict validation → frozen object. One place reads
+ * process.env; everything else receives a Settings value. A bad value stops start-up with a
+ * message naming the variable.
+ */
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parseDuration, DURATION_PATTERN } from '../prometheus/duration.js';
+
+const Duration = Type.String({ pattern: DURATION_PATTERN, minLength: 1 });
+
+export const SettingsSchema = Type.Object(
+  {
+    DEPLOYMENT_MODE: Type.Union([Type.Literal('local'), Type.Literal('docker'), Type.Literal('slurm')]),
+    PROMETHEUS_MODE: Type.Union([Type.Literal('local'), Type.Literal('external')]),
+    PROMETHEUS_URL: Type.String({ minLength: 1 }),
+    PROMETHEUS_CONFIG_PATH: Type.String({ minLength: 1 }),
+    PROMETHEUS_BIN: Type.String({ minLength: 1 }),
+    PROMTOOL_BIN: Type.String({ minLength: 1 }),
+    PROMETHEUS_RETENTION: Duration,
+    PROMETHEUS_TIMEOUT: Duration,
+    PROMETHEUS_EXTRA_SCRAPE_CONFIGS: Type.Optional(Type.String({ minLength: 1 })),
+    PROMETHEUS_FILE_SD_REFRESH: Duration,
+    SERVER_API_URL: Type.String({ minLength: 1 }),
+    DEFAULT_SCRAPE_INTERVAL: Duration,
+    DEFAULT_SCRAPE_TIMEOUT: Duration,
+    BENCHMON_HOST: Type.String({ minLength: 1 }),
+    BENCHMON_PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
+    BENCHMON_STATE_DIR: Type.String({ minLength: 1 }),
+    ARTIFACTS_ROOT: Type.String({ minLength: 1 }),
+    BENCHMON_API_TOKEN: Type.Optional(Type.String({ minLength: 8 })),
+    LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  },
+  { additionalProperties: false },
+);
+
+export type Settings = Readonly<Static<typeof SettingsSchema>>;
+
+export class SettingsError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`invalid setting ${variable}: ${message}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new SettingsError(name, `expected a whole number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+function url(name: string, raw: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new SettingsError(name, `not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new SettingsError(name, `expected an http:// or https:// URL, got ${JSON.stringify(raw)}`);
+  }
+  return parsed;
+}
+
+/** Read settings from an environment (process.env by default). Throws SettingsError naming the variable. */
+export function loadSettings(env: Env = process.env, cwd: string = process.cwd()): Settings {
+  const text = (name: string, fallback: string): string => {
+    const v = env[name];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const port = integer(env, 'BENCHMON_PORT', 8002);
+  const stateDir = path.resolve(cwd, text('BENCHMON_STATE_DIR', '.state'));
+  const mode = text('PROMETHEUS_MODE', 'local');
+  const raw = {
+    DEPLOYMENT_MODE: text('DEPLOYMENT_MODE', 'local'),
+    PROMETHEUS_MODE: mode,
+    PROMETHEUS_URL: text('PROMETHEUS_URL', 'http://127.0.0.1:9090').replace(/\/+$/, ''),
+    PROMETHEUS_CONFIG_PATH: path.resolve(cwd, text('PROMETHEUS_CONFIG_PATH', path.join(stateDir, 'prometheus', 'prometheus.yml'))),
+    PROMETHEUS_BIN: text('PROMETHEUS_BIN', 'prometheus'),
+    PROMTOOL_BIN: text('PROMTOOL_BIN', 'promtool'),
+    PROMETHEUS_RETENTION: text('PROMETHEUS_RETENTION', '15d'),
+    PROMETHEUS_TIMEOUT: text('PROMETHEUS_TIMEOUT', '10s'),
+    PROMETHEUS_EXTRA_SCRAPE_CONFIGS: env.PROMETHEUS_EXTRA_SCRAPE_CONFIGS ? path.resolve(cwd, env.PROMETHEUS_EXTRA_SCRAPE_CONFIGS) : undefined,
+    PROMETHEUS_FILE_SD_REFRESH: text('PROMETHEUS_FILE_SD_REFRESH', '5m'),
+    SERVER_API_URL: text('SERVER_API_URL', `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    DEFAULT_SCRAPE_INTERVAL: text('DEFAULT_SCRAPE_INTERVAL', '15s'),
+    DEFAULT_SCRAPE_TIMEOUT: text('DEFAULT_SCRAPE_TIMEOUT', '10s'),
+    BENCHMON_HOST: text('BENCHMON_HOST', '0.0.0.0'),
+    BENCHMON_PORT: port,
+    BENCHMON_STATE_DIR: stateDir,
+    ARTIFACTS_ROOT: path.resolve(cwd, text('ARTIFACTS_ROOT', 'artifacts')),
+    BENCHMON_API_TOKEN: env.BENCHMON_API_TOKEN === '' ? undefined : env.BENCHMON_API_TOKEN,
+    LOG_LEVEL: text('LOG_LEVEL', 'info'),
+  };
+  if (raw.PROMETHEUS_EXTRA_SCRAPE_CONFIGS === undefined) delete raw.PROMETHEUS_EXTRA_SCRAPE_CONFIGS;
+  if (raw.BENCHMON_API_TOKEN === undefined) delete raw.BENCHMON_API_TOKEN;
+
+  if (mode === 'slurm') {
+    throw new SettingsError('PROMETHEUS_MODE', 'slurm mode is not available in this version; use local or external');
+  }
+  const firstError = Value.Errors(SettingsSchema, raw).First();
+  if (firstError) {
+    const variable = firstError.path.replace(/^\//, '') || 'environment';
+    const value = (raw as Record<string, unknown>)[variable];
+    throw new SettingsError(variable, `${firstError.message} (got ${JSON.stringify(value)})`);
+  }
+  url('PROMETHEUS_URL', raw.PROMETHEUS_URL);
+  url('SERVER_API_URL', raw.SERVER_API_URL);
+  for (const name of ['DEFAULT_SCRAPE_INTERVAL', 'DEFAULT_SCRAPE_TIMEOUT', 'PROMETHEUS_TIMEOUT', 'PROMETHEUS_RETENTION', 'PROMETHEUS_FILE_SD_REFRESH'] as const) {
+    if (parseDuration(raw[name]) === undefined) throw new SettingsError(name, `not a positive Prometheus duration: ${JSON.stringify(raw[name])}`);
+  }
+  if (parseDuration(raw.DEFAULT_SCRAPE_TIMEOUT)! > parseDuration(raw.DEFAULT_SCRAPE_INTERVAL)!) {
+    throw new SettingsError('DEFAULT_SCRAPE_TIMEOUT', `${raw.DEFAULT_SCRAPE_TIMEOUT} is longer than DEFAULT_SCRAPE_INTERVAL ${raw.DEFAULT_SCRAPE_INTERVAL}`);
+  }
+  if (raw.PROMETHEUS_MODE === 'external' && env.PROMETHEUS_CONFIG_PATH === undefined) {
+    throw new SettingsError('PROMETHEUS_CONFIG_PATH', 'required when PROMETHEUS_MODE=external (the prometheus.yml that Prometheus reads)');
+  }
+  return Object.freeze(raw as Static<typeof SettingsSchema>);
+}
+
+/** host and port the local Prometheus listens on, taken from PROMETHEUS_URL. */
+export function prometheusListenAddress(settings: Settings): { host: string; port: number } {
+  const u = new URL(settings.PROMETHEUS_URL);
+  const port = u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port);
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port };
+}

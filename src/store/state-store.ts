@@ -1,0 +1,145 @@
+/**
+ * The one source of truth: SQLite in WAL mode under the state directory. Every method is a
+ * single statement or transaction, so an acknowledged write is on disk before the answer goes
+ * out and survives a crash of the process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.js';
+import type { Session, Target } from '../sessions/model.js';
+
+interface SessionRow { id: string; labels: string; scrape_interval: string | null; created_at: string }
+interface TargetRow {
+  session_id: string; target_id: string; job_id: string | null; target_type: string; role: string; job_name: string;
+  metrics_path: string; scheme: string; scrape_interval: string; scrape_timeout: string; labels: string; endpoints: string; created_at: string;
+}
+
+export interface ConfigRevision { id: number; checksum: string; content: string; applied_at: string; outcome: 'applied' | 'rolled_back'; reason: string | null }
+
+function toSession(row: SessionRow): Session {
+  return { session_id: row.id, labels: JSON.parse(row.labels) as Record<string, string>, scrape_interval: row.scrape_interval, created_at: row.created_at };
+}
+
+function toTarget(row: TargetRow): Target {
+  return {
+    session_id: row.session_id,
+    target_id: row.target_id,
+    job_id: row.job_id,
+    target_type: row.target_type,
+    role: row.role as Target['role'],
+    job_name: row.job_name,
+    metrics_path: row.metrics_path,
+    scheme: row.scheme as Target['scheme'],
+    scrape_interval: row.scrape_interval,
+    scrape_timeout: row.scrape_timeout,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    endpoints: JSON.parse(row.endpoints) as string[],
+    created_at: row.created_at,
+  };
+}
+
+export class StateStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(readonly file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a committed transaction survives a crash of this process (the WAL is
+    // in the OS page cache); only a power loss could lose the last commits.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.stmts = {
+      insertSession: this.db.prepare('INSERT INTO sessions (id, labels, scrape_interval, created_at) VALUES (?, ?, ?, ?)'),
+      getSession: this.db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+      listSessions: this.db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY created_at, id'),
+      deleteSession: this.db.prepare('DELETE FROM sessions WHERE id = ?'),
+      insertTarget: this.db.prepare(
+        `INSERT INTO targets (session_id, target_id, job_id, target_type, role, job_name, metrics_path, scheme, scrape_interval,
+          scrape_timeout, labels, endpoints, created_at) VALUES (@session_id, @target_id, @job_id, @target_type, @role, @job_name,
+          @metrics_path, @scheme, @scrape_interval, @scrape_timeout, @labels, @endpoints, @created_at)`,
+      ),
+      getTarget: this.db.prepare<[string, string], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND target_id = ?'),
+      getTargetByJobName: this.db.prepare<[string, string], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND job_name = ?'),
+      listTargets: this.db.prepare<[string], TargetRow>('SELECT * FROM targets WHERE session_id = ? ORDER BY created_at, target_id'),
+      countTargets: this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM targets WHERE session_id = ?'),
+      deleteTarget: this.db.prepare('DELETE FROM targets WHERE session_id = ? AND target_id = ?'),
+      insertRevision: this.db.prepare('INSERT INTO config_revisions (checksum, content, applied_at, outcome, reason) VALUES (?, ?, ?, ?, ?)'),
+      lastApplied: this.db.prepare<[], ConfigRevision>("SELECT * FROM config_revisions WHERE outcome = 'applied' ORDER BY id DESC LIMIT 1"),
+    };
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  insertSession(s: Session): void {
+    this.stmts.insertSession.run(s.session_id, JSON.stringify(s.labels), s.scrape_interval, s.created_at);
+  }
+
+  getSession(id: string): Session | undefined {
+    const row = this.stmts.getSession.get(id);
+    return row ? toSession(row) : undefined;
+  }
+
+  listSessions(): Session[] {
+    return this.stmts.listSessions.all().map(toSession);
+  }
+
+  /** Deletes the session and (by cascade) its targets. Returns false when there was none. */
+  deleteSession(id: string): boolean {
+    return this.stmts.deleteSession.run(id).changes > 0;
+  }
+
+  insertTarget(t: Target): void {
+    this.stmts.insertTarget.run({ ...t, labels: JSON.stringify(t.labels), endpoints: JSON.stringify(t.endpoints) });
+  }
+
+  getTarget(sessionId: string, targetId: string): Target | undefined {
+    const row = this.stmts.getTarget.get(sessionId, targetId);
+    return row ? toTarget(row) : undefined;
+  }
+
+  getTargetByJobName(sessionId: string, jobName: string): Target | undefined {
+    const row = this.stmts.getTargetByJobName.get(sessionId, jobName);
+    return row ? toTarget(row) : undefined;
+  }
+
+  listTargets(sessionId: string): Target[] {
+    return this.stmts.listTargets.all(sessionId).map(toTarget);
+  }
+
+  countTargets(sessionId: string): number {
+    return this.stmts.countTargets.get(sessionId)!.n;
+  }
+
+  deleteTarget(sessionId: string, targetId: string): boolean {
+    return this.stmts.deleteTarget.run(sessionId, targetId).changes > 0;
+  }
+
+  recordConfigRevision(checksum: string, content: string, outcome: ConfigRevision['outcome'], reason: string | null): void {
+    this.stmts.insertRevision.run(checksum, content, new Date().toISOString(), outcome, reason);
+  }
+
+  lastAppliedConfig(): ConfigRevision | undefined {
+    return this.stmts.lastApplied.get();
+  }
+
+  isOpen(): boolean {
+    return this.db.open;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
