@@ -37,7 +37,7 @@ export class Registry {
 
   getSession(id: string): Session {
     const s = this.store.getSession(id);
-    if (!s) throw new BenchmonError('SESSION_NOT_FOUND', `session ${JSON.stringify(id)} does not exist`, { details: { field: 'session_id' } });
+    if (!s) throw new BenchmonError('SESSION_NOT_FOUND', `session_id: session ${JSON.stringify(id)} does not exist`, { details: { field: 'session_id' } });
     return s;
   }
 
@@ -51,7 +51,7 @@ export class Registry {
     try {
       this.store.insertSession(session);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new BenchmonError('SESSION_EXISTS', `session ${JSON.stringify(body.session_id)} already exists`, { details: { field: 'session_id' } });
+      if (isUniqueViolation(err)) throw new BenchmonError('SESSION_EXISTS', `session_id: session ${JSON.stringify(body.session_id)} already exists`, { details: { field: 'session_id' } });
       throw err;
     }
     await this.fileSd.ensureSessionDir(session.session_id);
@@ -115,7 +115,7 @@ export class Registry {
       this.store.insertTarget(target);
     } catch (err) {
       if (isUniqueViolation(err)) {
-        throw new BenchmonError('DUPLICATE_JOB_NAME', `session ${JSON.stringify(sessionId)} already has a target with job_name ${JSON.stringify(target.job_name)}`, {
+        throw new BenchmonError('DUPLICATE_JOB_NAME', `scrape_config.job_name: session ${JSON.stringify(sessionId)} already has a target with job_name ${JSON.stringify(target.job_name)}`, {
           details: { field: 'scrape_config.job_name' },
         });
       }
@@ -135,7 +135,7 @@ export class Registry {
   getTarget(sessionId: string, targetId: string): Target {
     this.getSession(sessionId);
     const t = this.store.getTarget(sessionId, targetId);
-    if (!t) throw new BenchmonError('TARGET_NOT_FOUND', `session ${JSON.stringify(sessionId)} has no target ${JSON.stringify(targetId)}`, { details: { field: 'target_id' } });
+    if (!t) throw new BenchmonError('TARGET_NOT_FOUND', `target_id: session ${JSON.stringify(sessionId)} has no target ${JSON.stringify(targetId)}`, { details: { field: 'target_id' } });
     return t;
   }
 
