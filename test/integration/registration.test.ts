@@ -95,7 +95,9 @@ describe('register node_exporter into a session (real Prometheus + node_exporter
     assert.match(await (await fetch(`${svc.url}/docs/`)).text(), /swagger/i);
     const redoc = await (await fetch(`${svc.url}/redoc`)).text();
     assert.match(redoc, /redoc\.standalone\.js/);
-    assert.equal((await fetch(`${svc.url}/redoc/redoc.standalone.js`)).status, 200);
+    const bundle = await fetch(`${svc.url}/redoc/redoc.standalone.js`);
+    assert.equal(bundle.status, 200);
+    assert.ok((await bundle.text()).length > 100_000, 'ReDoc bundle is served from node_modules');
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
     for (const name of ['benchmon_http_requests_total', 'benchmon_target_registrations_total', 'benchmon_prometheus_reloads_total', 'benchmon_prometheus_reload_failures_total', 'benchmon_config_rollbacks_total', 'benchmon_prometheus_restarts_total']) {
       assert.match(metrics, new RegExp(`^${name}`, 'm'), `${name} missing`);
