@@ -5,6 +5,7 @@
 import { BenchmonError, invalidField } from '../errors.js';
 import { parseDuration } from '../prometheus/duration.js';
 import type { FileSdWriter } from '../prometheus/config/file-sd-writer.js';
+import { shardOf } from '../prometheus/config/render.js';
 import type { StateStore } from '../store/state-store.js';
 import { RESERVED_LABELS, isValidHostPort, isValidLabelValue } from './identifiers.js';
 import type { CreateSessionBody, RegisterTargetBody, Role, Session, Target } from './model.js';
@@ -112,7 +113,7 @@ export class Registry {
     const session = this.getSession(sessionId);
     const target = this.buildTarget(session, body);
     try {
-      this.store.insertTarget(target);
+      this.store.insertTarget(target, shardOf(target.target_id));
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new BenchmonError('DUPLICATE_JOB_NAME', `scrape_config.job_name: session ${JSON.stringify(sessionId)} already has a target with job_name ${JSON.stringify(target.job_name)}`, {

@@ -36,4 +36,9 @@ export const MIGRATIONS: readonly string[] = [
     reason     TEXT
   );
   `,
+  // 2: the file_sd shard of each target, so rewriting one shard reads only its targets.
+  `
+  ALTER TABLE targets ADD COLUMN shard INTEGER NOT NULL DEFAULT -1;
+  CREATE INDEX targets_shard ON targets(session_id, shard);
+  `,
 ];

@@ -60,9 +60,12 @@ export class StateStore {
       deleteSession: this.db.prepare('DELETE FROM sessions WHERE id = ?'),
       insertTarget: this.db.prepare(
         `INSERT INTO targets (session_id, target_id, job_id, target_type, role, job_name, metrics_path, scheme, scrape_interval,
-          scrape_timeout, labels, endpoints, created_at) VALUES (@session_id, @target_id, @job_id, @target_type, @role, @job_name,
-          @metrics_path, @scheme, @scrape_interval, @scrape_timeout, @labels, @endpoints, @created_at)`,
+          scrape_timeout, labels, endpoints, created_at, shard) VALUES (@session_id, @target_id, @job_id, @target_type, @role, @job_name,
+          @metrics_path, @scheme, @scrape_interval, @scrape_timeout, @labels, @endpoints, @created_at, @shard)`,
       ),
+      listShard: this.db.prepare<[string, number], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND shard = ? ORDER BY created_at, target_id'),
+      unsharded: this.db.prepare<[], { session_id: string; target_id: string }>('SELECT session_id, target_id FROM targets WHERE shard < 0'),
+      setShard: this.db.prepare('UPDATE targets SET shard = ? WHERE session_id = ? AND target_id = ?'),
       getTarget: this.db.prepare<[string, string], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND target_id = ?'),
       getTargetByJobName: this.db.prepare<[string, string], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND job_name = ?'),
       listTargets: this.db.prepare<[string], TargetRow>('SELECT * FROM targets WHERE session_id = ? ORDER BY created_at, target_id'),
@@ -101,8 +104,20 @@ export class StateStore {
     return this.stmts.deleteSession.run(id).changes > 0;
   }
 
-  insertTarget(t: Target): void {
-    this.stmts.insertTarget.run({ ...t, labels: JSON.stringify(t.labels), endpoints: JSON.stringify(t.endpoints) });
+  /** shard: the file_sd shard the target is written to (see prometheus/config/render.ts shardOf). */
+  insertTarget(t: Target, shard: number): void {
+    this.stmts.insertTarget.run({ ...t, labels: JSON.stringify(t.labels), endpoints: JSON.stringify(t.endpoints), shard });
+  }
+
+  listTargetsInShard(sessionId: string, shard: number): Target[] {
+    return this.stmts.listShard.all(sessionId, shard).map(toTarget);
+  }
+
+  /** Give rows stored before shards existed their shard number. */
+  assignShards(shardOf: (targetId: string) => number): void {
+    this.db.transaction(() => {
+      for (const r of this.stmts.unsharded.all()) this.stmts.setShard.run(shardOf(r.target_id), r.session_id, r.target_id);
+    })();
   }
 
   getTarget(sessionId: string, targetId: string): Target | undefined {

@@ -12,7 +12,7 @@ import { FILE_SD_DIR, FILE_SD_SHARDS, shardFileName, shardOf, targetGroup } from
 
 export interface FileSdSource {
   getSession(id: string): Session | undefined;
-  listTargets(sessionId: string): Target[];
+  listTargetsInShard(sessionId: string, shard: number): Target[];
 }
 
 interface Pending { shards: Set<number>; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> }
@@ -71,18 +71,10 @@ export class FileSdWriter {
     const dir = this.sessionDir(sessionId);
     if (!session) return; // deleted meanwhile: removeSession took care of its files
     await fs.mkdir(dir, { recursive: true });
-    const byShard = new Map<number, ReturnType<typeof targetGroup>[]>();
-    for (const t of this.source.listTargets(sessionId)) {
-      const shard = shardOf(t.target_id);
-      if (!shards.has(shard)) continue;
-      let groups = byShard.get(shard);
-      if (!groups) byShard.set(shard, (groups = []));
-      groups.push(targetGroup(t, session));
-    }
     for (const shard of shards) {
       const file = path.join(dir, shardFileName(shard));
-      const groups = byShard.get(shard);
-      if (groups && groups.length > 0) await atomicWriteFile(file, JSON.stringify(groups));
+      const groups = this.source.listTargetsInShard(sessionId, shard).map((t) => targetGroup(t, session));
+      if (groups.length > 0) await atomicWriteFile(file, JSON.stringify(groups));
       else await fs.rm(file, { force: true });
       this.writes++;
     }
