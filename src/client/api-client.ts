@@ -35,8 +35,8 @@ export class BenchmonClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause;
-      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : cause?.code ?? (err as Error).message;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : cause?.code ?? cause?.message ?? (err as Error).message;
       throw new BenchmonApiError(0, 'UNREACHABLE', `cannot reach benchmon at ${this.baseUrl}: ${why}`);
     }
     const text = await res.text();

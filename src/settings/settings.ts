@@ -66,6 +66,19 @@ function url(name: string, raw: string): URL {
   return parsed;
 }
 
+interface SchemaNode { anyOf?: Array<{ const?: unknown }>; pattern?: string; minLength?: number }
+
+/** A message a user can act on: the allowed values or the expected form, never a regular expression. */
+function schemaErrorText(variable: string, schema: SchemaNode, fallback: string, value: unknown): string {
+  // The token is a secret: say what is wrong with it without printing it into logs.
+  if (variable === 'BENCHMON_API_TOKEN') return `must be at least ${schema.minLength ?? 8} characters (got ${String(value).length})`;
+  const got = `(got ${JSON.stringify(value)})`;
+  const choices = schema.anyOf?.map((s) => s.const).filter((c): c is string => typeof c === 'string');
+  if (choices && choices.length > 0) return `expected one of ${choices.join(', ')} ${got}`;
+  if (schema.pattern === DURATION_PATTERN) return `not a Prometheus duration such as 15s, 1m or 500ms ${got}`;
+  return `${fallback} ${got}`;
+}
+
 /** Read settings from an environment (process.env by default). Throws SettingsError naming the variable. */
 export function loadSettings(env: Env = process.env, cwd: string = process.cwd()): Settings {
   const text = (name: string, fallback: string): string => {
@@ -105,8 +118,7 @@ export function loadSettings(env: Env = process.env, cwd: string = process.cwd()
   const firstError = Value.Errors(SettingsSchema, raw).First();
   if (firstError) {
     const variable = firstError.path.replace(/^\//, '') || 'environment';
-    const value = (raw as Record<string, unknown>)[variable];
-    throw new SettingsError(variable, `${firstError.message} (got ${JSON.stringify(value)})`);
+    throw new SettingsError(variable, schemaErrorText(variable, firstError.schema as SchemaNode, firstError.message, (raw as Record<string, unknown>)[variable]));
   }
   url('PROMETHEUS_URL', raw.PROMETHEUS_URL);
   url('SERVER_API_URL', raw.SERVER_API_URL);

@@ -37,6 +37,9 @@ export function tempDir(prefix = 'benchmon-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Thrown inside a waitFor condition to stop waiting at once (e.g. the process being waited for has exited). */
+export class GiveUp extends Error {}
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
@@ -45,6 +48,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
       const v = await fn();
       if (v !== undefined && v !== false) return v;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastErr = err;
     }
     await new Promise((r) => setTimeout(r, everyMs));
@@ -105,7 +109,7 @@ export async function spawnService(env: Record<string, string>): Promise<ChildSe
   const url = `http://127.0.0.1:${env.BENCHMON_PORT}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitFor('benchmon to answer /health', async () => {
-    if (child.exitCode !== null) throw new Error(`benchmon exited with ${child.exitCode}: ${out}`);
+    if (child.exitCode !== null) throw new GiveUp(`benchmon exited with ${child.exitCode}: ${out}`);
     const r = await fetch(`${url}/health`).catch(() => undefined);
     return r?.ok;
   }, 60_000);

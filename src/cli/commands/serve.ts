@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startBenchmon } from '../../server.js';
 import { loadSettings, SettingsError } from '../../settings/settings.js';
 import { describeError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -18,6 +17,9 @@ export function registerServe(program: Command): void {
       }
       let running;
       try {
+        // Loaded here, not at the top: every other command is a small API client and should not
+        // pay for loading Fastify, SQLite and the rest of the service on each run.
+        const { startBenchmon } = await import('../../server.js');
         running = await startBenchmon(settings);
       } catch (err) {
         process.stderr.write(`benchmon: start-up failed: ${describeError(err)}\n`);
