@@ -18,6 +18,9 @@ export const ERROR_CODES = {
   PROM_CONFIG_INVALID: { status: 502, doc: 'The rendered Prometheus configuration failed validation; nothing was applied.' },
   PROM_RELOAD_FAILED: { status: 502, doc: 'Prometheus rejected a configuration reload; the last good configuration was restored.' },
   PROM_RUNTIME_FAILED: { status: 503, doc: 'The Prometheus process could not be started or supervised.' },
+  SLURM_UNAVAILABLE: { status: 503, doc: 'A Slurm command is missing, did not answer in time, or could not reach slurmctld; the message names the command.' },
+  SLURM_COMMAND_FAILED: { status: 502, doc: "A Slurm command failed or printed output benchmon cannot read; the message names the command and keeps Slurm's own error." },
+  SLURM_JOB_NOT_FOUND: { status: 404, doc: 'No Slurm job with that id (unknown, or finished longer ago than MinJobAge); details.job_id names it.' },
   INTERNAL: { status: 500, doc: 'An unexpected error inside benchmon.' },
 } as const;
 
