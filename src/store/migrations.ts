@@ -41,4 +41,37 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE targets ADD COLUMN shard INTEGER NOT NULL DEFAULT -1;
   CREATE INDEX targets_shard ON targets(session_id, shard);
   `,
+  // 3: Slurm-hosted targets (resolved from a job id, tracked through the job's life),
+  // exporters started inside jobs, and window collections with their manifests.
+  `
+  ALTER TABLE targets ADD COLUMN slurm_job_id TEXT;
+  ALTER TABLE targets ADD COLUMN slurm_port INTEGER;
+  ALTER TABLE targets ADD COLUMN slurm_state TEXT;
+  ALTER TABLE targets ADD COLUMN slurm_reason TEXT;
+  ALTER TABLE targets ADD COLUMN slurm_nodes TEXT;
+  ALTER TABLE targets ADD COLUMN via_proxy INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX targets_slurm_job ON targets(slurm_job_id);
+  CREATE TABLE exporters (
+    id           TEXT PRIMARY KEY,
+    session_id   TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL,
+    slurm_job_id TEXT NOT NULL,
+    port         INTEGER NOT NULL,
+    target_id    TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+  );
+  CREATE TABLE collections (
+    id          TEXT PRIMARY KEY,
+    session_id  TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    start_time  TEXT NOT NULL,
+    end_time    TEXT NOT NULL,
+    step        TEXT NOT NULL,
+    recipe      TEXT NOT NULL,
+    output_dir  TEXT NOT NULL,
+    summary     TEXT NOT NULL
+  );
+  CREATE INDEX collections_session ON collections(session_id, created_at);
+  `,
 ];
