@@ -11,6 +11,7 @@ import type { MonitoringService } from '../sessions/monitoring-service.js';
 import { BENCHMON_VERSION } from '../version.js';
 import { installTokenGuard } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
+import { collectionRoutes } from './routes/collections.js';
 import { prometheusRoutes } from './routes/prometheus.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
@@ -45,5 +46,6 @@ export async function buildApp(service: MonitoringService, logger: Logger): Prom
   await app.register(sessionRoutes, { service });
   await app.register(targetRoutes, { service });
   await app.register(prometheusRoutes, { service });
+  await app.register(collectionRoutes, { service });
   return app;
 }

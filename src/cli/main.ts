@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { BenchmonApiError } from '../client/api-client.js';
 import { BENCHMON_VERSION } from '../version.js';
+import { registerCollectCommand } from './commands/collect.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerPrometheusCommands } from './commands/prometheus.js';
 import { registerServe } from './commands/serve.js';
 import { registerSessionCommands } from './commands/sessions.js';
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerSessionCommands(program);
   registerTargetCommands(program);
   registerPrometheusCommands(program);
+  registerCollectCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -5,6 +5,8 @@
 import type { CreateSessionBody, RegisterTargetBody, Session, Target, TargetWithHealth } from '../sessions/model.js';
 import type { PrometheusHealth, SessionStatus, WaitResult } from '../sessions/monitoring-service.js';
 import type { QueryResult, TargetsResult } from '../prometheus/client.js';
+import type { CollectRequestBody, CollectionSummary } from '../collect/run-collection.js';
+import type { CollectProgress } from '../collect/collector.js';
 
 export class BenchmonApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details?: Record<string, unknown>) {
@@ -12,6 +14,9 @@ export class BenchmonApiError extends Error {
     this.name = 'BenchmonApiError';
   }
 }
+
+/** A collection of a long window can take minutes. */
+const COLLECT_TIMEOUT_MS = 30 * 60_000;
 
 export interface ClientOptions { token?: string | undefined; timeoutMs?: number }
 
@@ -23,6 +28,28 @@ export class BenchmonClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown, timeoutMs = this.options.timeoutMs ?? 60_000): Promise<T> {
+    const res = await this.send(method, path, body, timeoutMs);
+    const text = await res.text();
+    if (!res.ok) return this.fail(res, text);
+    try {
+      return (text === '' ? undefined : JSON.parse(text)) as T;
+    } catch {
+      throw new BenchmonApiError(res.status, 'BAD_RESPONSE', `benchmon answered ${method} ${path} with something that is not JSON`);
+    }
+  }
+
+  private fail(res: Response, text: string): never {
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const e = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
+    throw new BenchmonApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText), e?.details);
+  }
+
+  private async send(method: string, path: string, body: unknown, timeoutMs: number): Promise<Response> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
@@ -39,18 +66,7 @@ export class BenchmonClient {
       const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : cause?.code ?? cause?.message ?? (err as Error).message;
       throw new BenchmonApiError(0, 'UNREACHABLE', `cannot reach benchmon at ${this.baseUrl}: ${why}`);
     }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!res.ok) {
-      const e = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
-      throw new BenchmonApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText), e?.details);
-    }
-    return parsed as T;
+    return res;
   }
 
   createSession(body: CreateSessionBody): Promise<Session> {
@@ -97,6 +113,42 @@ export class BenchmonClient {
 
   prometheusHealth(): Promise<PrometheusHealth> {
     return this.call('GET', '/api/v1/prometheus/health');
+  }
+
+  /**
+   * Collect a window. With onProgress, the answer is streamed (NDJSON) and each progress event
+   * is passed on as it happens; the promise settles with the collection or its error.
+   */
+  async collect(sessionId: string, body: CollectRequestBody, onProgress?: (p: CollectProgress) => void): Promise<CollectionSummary> {
+    const path = `/api/v1/sessions/${encodeURIComponent(sessionId)}/collect`;
+    if (!onProgress) return this.call('POST', path, body, COLLECT_TIMEOUT_MS);
+    const res = await this.send('POST', `${path}?progress=ndjson`, body, COLLECT_TIMEOUT_MS);
+    if (!res.ok || !res.body) return this.fail(res, await res.text());
+    let buffered = '';
+    let result: CollectionSummary | undefined;
+    const decoder = new TextDecoder();
+    const handle = (text: string) => {
+      if (text.trim() === '') return;
+      const event = JSON.parse(text) as { type: string; collection?: CollectionSummary; error?: { code: string; message: string; details?: Record<string, unknown> } } & CollectProgress;
+      if (event.type === 'progress') onProgress(event);
+      else if (event.type === 'result') result = event.collection;
+      else if (event.type === 'error') throw new BenchmonApiError(502, event.error?.code ?? 'COLLECT_FAILED', event.error?.message ?? 'collection failed', event.error?.details);
+    };
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        handle(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    }
+    handle(buffered);
+    if (!result) throw new BenchmonApiError(502, 'COLLECT_FAILED', 'the collection stream ended without a result');
+    return result;
+  }
+
+  listCollections(sessionId: string): Promise<{ collections: Array<CollectionSummary & { manifest_content: unknown; manifest_error: string | null }> }> {
+    return this.call('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}/collections`);
   }
 
   reload(): Promise<{ reloaded: true; checksum: string; changed: boolean }> {

@@ -12,9 +12,12 @@ import { BenchmonError, describeError } from '../errors.js';
 import { PrometheusClient, type QueryResult, type TargetsResult, type TimeArg } from '../prometheus/client.js';
 import { ConfigApplier } from '../prometheus/config/apply.js';
 import { FileSdWriter } from '../prometheus/config/file-sd-writer.js';
-import { buildPrometheusConfig, renderPrometheusYaml, shardOf } from '../prometheus/config/render.js';
+import { buildPrometheusConfig, configChecksum, renderPrometheusYaml, shardOf } from '../prometheus/config/render.js';
 import { parseDuration } from '../prometheus/duration.js';
 import { ExternalRuntime } from '../prometheus/runtime/external.js';
+import { runCollection, type CollectRequestBody, type CollectionSummary } from '../collect/run-collection.js';
+import type { CollectProgress } from '../collect/collector.js';
+import { readCollectionManifest } from '../artifacts/read-collection.js';
 import { LocalRuntime } from '../prometheus/runtime/local.js';
 import type { PrometheusRuntime, RuntimeStatus } from '../prometheus/runtime/runtime.js';
 import { prometheusListenAddress, type Settings } from '../settings/settings.js';
@@ -28,9 +31,12 @@ export interface SessionStatus {
   session: Session;
   targets: TargetWithHealth[];
   health_error: string | null;
-  collections: unknown[];
+  collections: CollectionSummary[];
   artifact_paths: string[];
 }
+
+/** Per-query timeout for collections: a long window's histogram queries can take far longer than an API call. */
+const COLLECT_TIMEOUT_MS = 120_000;
 
 export interface WaitResult { satisfied: boolean; waited_ms: number; pending: string[] }
 
@@ -170,7 +176,53 @@ export class MonitoringService {
   async sessionStatus(id: string): Promise<SessionStatus> {
     const session = this.registry.getSession(id);
     const { targets, error } = await this.targetsWithHealth(id);
-    return { session, targets, health_error: error, collections: [], artifact_paths: [] };
+    const collections = this.store.listCollections<CollectionSummary>(id);
+    return { session, targets, health_error: error, collections, artifact_paths: collections.map((c) => c.directory) };
+  }
+
+  /**
+   * Collect a window of the session: KPIs, data quality and artifacts (DESIGN §5). Queries on a
+   * long window can take long, so this uses a client with a longer timeout than the API calls.
+   */
+  async collect(sessionId: string, body: CollectRequestBody, onProgress?: (p: CollectProgress) => void): Promise<CollectionSummary> {
+    const session = this.registry.getSession(sessionId);
+    const config = await fs.readFile(this.settings.PROMETHEUS_CONFIG_PATH, 'utf8').catch(() => undefined);
+    const { summary } = await runCollection(new PrometheusClient(this.client.baseUrl, COLLECT_TIMEOUT_MS), {
+      sessionId,
+      body,
+      scrapeIntervalMs: parseDuration(session.scrape_interval ?? this.settings.DEFAULT_SCRAPE_INTERVAL)!,
+      artifactsRoot: this.settings.ARTIFACTS_ROOT,
+      sessionLabels: session.labels,
+      targets: this.store.listTargets(sessionId) as unknown as Array<Record<string, unknown>>,
+      prometheusConfigSha256: config === undefined ? null : configChecksum(config),
+      onProgress,
+    });
+    this.store.insertCollection({
+      id: summary.collection_id,
+      session_id: sessionId,
+      start_time: summary.window.start,
+      end_time: summary.window.end,
+      step: summary.window.step,
+      recipe: summary.recipe,
+      output_dir: summary.directory,
+      summary,
+    });
+    return summary;
+  }
+
+  /** Past collections of a session, each with its manifest read back (and checked) from disk. Artifacts outlive the session. */
+  async listCollections(sessionId: string): Promise<Array<CollectionSummary & { manifest_content: unknown; manifest_error: string | null }>> {
+    const rows = this.store.listCollections<CollectionSummary>(sessionId);
+    if (rows.length === 0) this.registry.getSession(sessionId);
+    return Promise.all(
+      rows.map(async (c) => {
+        try {
+          return { ...c, manifest_content: await readCollectionManifest(c.directory), manifest_error: null };
+        } catch (err) {
+          return { ...c, manifest_content: null, manifest_error: describeError(err) };
+        }
+      }),
+    );
   }
 
   async targetsWithHealth(sessionId: string): Promise<{ targets: TargetWithHealth[]; error: string | null }> {

@@ -71,6 +71,11 @@ export class StateStore {
       listTargets: this.db.prepare<[string], TargetRow>('SELECT * FROM targets WHERE session_id = ? ORDER BY created_at, target_id'),
       countTargets: this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM targets WHERE session_id = ?'),
       deleteTarget: this.db.prepare('DELETE FROM targets WHERE session_id = ? AND target_id = ?'),
+      insertCollection: this.db.prepare(
+        `INSERT INTO collections (id, session_id, created_at, start_time, end_time, step, recipe, output_dir, summary)
+         VALUES (@id, @session_id, @created_at, @start_time, @end_time, @step, @recipe, @output_dir, @summary)`,
+      ),
+      listCollections: this.db.prepare<[string], { summary: string }>('SELECT summary FROM collections WHERE session_id = ? ORDER BY created_at, id'),
       insertRevision: this.db.prepare('INSERT INTO config_revisions (checksum, content, applied_at, outcome, reason) VALUES (?, ?, ?, ?, ?)'),
       lastApplied: this.db.prepare<[], ConfigRevision>("SELECT * FROM config_revisions WHERE outcome = 'applied' ORDER BY id DESC LIMIT 1"),
     };
@@ -140,6 +145,15 @@ export class StateStore {
 
   deleteTarget(sessionId: string, targetId: string): boolean {
     return this.stmts.deleteTarget.run(sessionId, targetId).changes > 0;
+  }
+
+  /** A finished collection; `summary` is what the collect answer carried (KPIs, directory, files). */
+  insertCollection(c: { id: string; session_id: string; start_time: string; end_time: string; step: string; recipe: string; output_dir: string; summary: unknown }): void {
+    this.stmts.insertCollection.run({ ...c, created_at: new Date().toISOString(), summary: JSON.stringify(c.summary) });
+  }
+
+  listCollections<T>(sessionId: string): T[] {
+    return this.stmts.listCollections.all(sessionId).map((r) => JSON.parse(r.summary) as T);
   }
 
   recordConfigRevision(checksum: string, content: string, outcome: ConfigRevision['outcome'], reason: string | null): void {

@@ -1,0 +1,79 @@
+import { PassThrough } from 'node:stream';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { BenchmonError } from '../../errors.js';
+import { DURATION_PATTERN } from '../../prometheus/duration.js';
+import type { MonitoringService } from '../../sessions/monitoring-service.js';
+import { ErrorSchema, errorBody } from '../error-handler.js';
+import { SessionParams } from './sessions.js';
+
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema, 502: ErrorSchema, 503: ErrorSchema };
+const Time = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Number()], { description: 'RFC 3339 or Unix seconds' });
+
+const CollectBody = Type.Object(
+  {
+    start_time: Time,
+    end_time: Time,
+    step: Type.Optional(Type.String({ pattern: DURATION_PATTERN, minLength: 1, description: 'Default: the session scrape interval' })),
+    recipe: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Object({}, { additionalProperties: true })], {
+      description: 'A built-in recipe name (default, node, dcgm, vllm, qdrant) or an inline recipe document',
+    })),
+    queries: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 500, description: 'Ad-hoc KPI definitions, same fields as a recipe KPI' })),
+    output_dir: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Parent directory inside ARTIFACTS_ROOT (default <ARTIFACTS_ROOT>/<session>)' })),
+  },
+  { additionalProperties: false },
+);
+
+const CollectQuery = Type.Object(
+  { progress: Type.Optional(Type.Literal('ndjson', { description: 'Stream progress lines, then the result, as application/x-ndjson' })) },
+  { additionalProperties: false },
+);
+
+function line(value: unknown): string {
+  return `${JSON.stringify(value)}\n`;
+}
+
+export const collectionRoutes: FastifyPluginAsyncTypebox<{ service: MonitoringService }> = async (app, { service }) => {
+  app.post('/api/v1/sessions/:session_id/collect', {
+    schema: {
+      tags: ['collections'],
+      summary: 'Collect a time window: KPIs with data quality, and artifacts (metrics_summary.csv, timeseries.csv/.parquet, MANIFEST.json)',
+      params: SessionParams,
+      querystring: CollectQuery,
+      body: CollectBody,
+      response: { 201: Type.Unknown(), 200: Type.Unknown(), ...errors },
+    },
+  }, async (request, reply) => {
+    const { session_id } = request.params;
+    if (request.query.progress !== 'ndjson') return reply.status(201).send(await service.collect(session_id, request.body));
+
+    // Streamed: the status is decided by the first event. A mistake found before any query
+    // (bad window, unknown session, Prometheus down) is still an ordinary 4xx/5xx answer.
+    const stream = new PassThrough();
+    let started = false;
+    let markStarted!: () => void;
+    const firstProgress = new Promise<'progress'>((resolve) => (markStarted = () => resolve('progress')));
+    const job = service.collect(session_id, request.body, (p) => {
+      if (!started) {
+        started = true;
+        markStarted();
+      }
+      stream.write(line({ type: 'progress', ...p }));
+    });
+    const first = await Promise.race([job.then(() => 'done' as const, () => 'failed' as const), firstProgress]);
+    if (first === 'failed' && !started) await job; // throws: the error handler answers
+    job.then(
+      (summary) => stream.end(line({ type: 'result', collection: summary })),
+      (err: unknown) => {
+        const body = err instanceof BenchmonError ? errorBody(err) : { error: { code: 'INTERNAL', message: 'internal error; see the benchmon log' } };
+        if (!(err instanceof BenchmonError)) request.log.error({ err }, 'collection failed');
+        stream.end(line({ type: 'error', ...body }));
+      },
+    );
+    return reply.status(200).type('application/x-ndjson').send(stream);
+  });
+
+  app.get('/api/v1/sessions/:session_id/collections', {
+    schema: { tags: ['collections'], summary: 'Past collections of the session with their manifests', params: SessionParams, response: { 200: Type.Unknown(), ...errors } },
+  }, async (request) => ({ collections: await service.listCollections(request.params.session_id) }));
+};
