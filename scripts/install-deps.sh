@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what benchmon and its tests need on Debian 12: Prometheus (with promtool), node_exporter,
-# pushgateway and wrk from Debian's archive, when missing. Needs root (or sudo) for apt.
+# pushgateway, and the load generators wrk and hey from Debian's archive, when missing. Needs root (or sudo) for apt.
 set -euo pipefail
 
 need=()
@@ -9,6 +9,7 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
 command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v hey >/dev/null 2>&1 || need+=(hey)
 
 if [ "${#need[@]}" -gt 0 ]; then
   SUDO=""
