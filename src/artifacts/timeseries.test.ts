@@ -55,4 +55,14 @@ describe('timeseries.csv and timeseries.parquet', () => {
       [15_000, 'latency_p99', '', 0.5],
     ]);
   });
+
+  it('writes a window without any series (0 rows) as a Parquet file the independent reader accepts', async () => {
+    const file = path.join(dir, 'empty.parquet');
+    assert.equal(await writeTimeseriesParquet(file, [], sliceByOf), 0);
+    const table = tableFromIPC(readParquet(new Uint8Array(fs.readFileSync(file))).intoIPCStream());
+    assert.equal(table.numRows, 0);
+    assert.deepEqual(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`), [
+      'timestamp:Timestamp<MILLISECOND, UTC>', 'kpi:Utf8', 'labels:Utf8', 'value:Float64',
+    ]);
+  });
 });
