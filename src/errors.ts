@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   SLURM_UNAVAILABLE: { status: 503, doc: 'A Slurm command is missing, did not answer in time, or could not reach slurmctld; the message names the command.' },
   SLURM_COMMAND_FAILED: { status: 502, doc: "A Slurm command failed or printed output benchmon cannot read; the message names the command and keeps Slurm's own error." },
   SLURM_JOB_NOT_FOUND: { status: 404, doc: 'No Slurm job with that id (unknown, or finished longer ago than MinJobAge); details.job_id names it.' },
+  PROXY_TARGET_NOT_FOUND: { status: 404, doc: 'GET /metrics/{service}/{job_id}: no registered Slurm target of that service and job runs now (the proxy serves nothing else).' },
+  PROXY_UPSTREAM_FAILED: { status: 502, doc: "The proxied job's metrics endpoint refused the connection, failed, or answered an error status; the message says why." },
+  PROXY_UPSTREAM_TIMEOUT: { status: 504, doc: "The proxied job's metrics endpoint did not answer within PROXY_TIMEOUT." },
   INTERNAL: { status: 500, doc: 'An unexpected error inside benchmon.' },
 } as const;
 

@@ -1,6 +1,7 @@
 /**
  * Optional bearer token: when BENCHMON_API_TOKEN is set, every /api route needs
- * `Authorization: Bearer <token>`; /health, /ready, /metrics and the docs stay open.
+ * `Authorization: Bearer <token>`; /health, /ready, /metrics, the metrics proxy /metrics/{service}/{job_id}
+ * (Prometheus scrapes both without a token) and the docs stay open.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';

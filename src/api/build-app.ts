@@ -16,6 +16,8 @@ import { prometheusRoutes } from './routes/prometheus.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
 import { targetRoutes } from './routes/targets.js';
+import { exporterRoutes } from './routes/exporters.js';
+import { proxyRoutes } from './routes/proxy.js';
 
 export async function buildApp(service: MonitoringService, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -45,6 +47,8 @@ export async function buildApp(service: MonitoringService, logger: Logger): Prom
   await app.register(systemRoutes, { service });
   await app.register(sessionRoutes, { service });
   await app.register(targetRoutes, { service });
+  await app.register(exporterRoutes, { service });
+  await app.register(proxyRoutes, { service });
   await app.register(prometheusRoutes, { service });
   await app.register(collectionRoutes, { service });
   return app;

@@ -7,6 +7,10 @@ import type { PrometheusHealth, SessionStatus, WaitResult } from '../sessions/mo
 import type { QueryResult, TargetsResult } from '../prometheus/client.js';
 import type { CollectRequestBody, CollectionSummary } from '../collect/run-collection.js';
 import type { CollectProgress } from '../collect/collector.js';
+import type { ExporterView } from '../slurm/exporter-manager.js';
+import type { StartExporterBody } from '../slurm/exporters.js';
+
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
 
 export class BenchmonApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details?: Record<string, unknown>) {
@@ -99,6 +103,19 @@ export class BenchmonClient {
     return this.call('DELETE', `/api/v1/sessions/${encodeURIComponent(sessionId)}/targets/${encodeURIComponent(targetId)}`);
   }
 
+  /** Start an exporter (kind node, dcgm) on every node of a running Slurm job and register it. */
+  startExporter(sessionId: string, body: StartExporterBody): Promise<ExporterView> {
+    return this.call('POST', `/api/v1/sessions/${encodeURIComponent(sessionId)}/exporters`, body);
+  }
+
+  listExporters(sessionId: string): Promise<{ exporters: ExporterView[] }> {
+    return this.call('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}/exporters`);
+  }
+
+  removeExporter(sessionId: string, exporterId: string): Promise<{ deleted: ExporterView }> {
+    return this.call('DELETE', `/api/v1/sessions/${encodeURIComponent(sessionId)}/exporters/${encodeURIComponent(exporterId)}`);
+  }
+
   prometheusTargets(state?: 'active' | 'dropped' | 'any'): Promise<TargetsResult> {
     return this.call('GET', `/api/v1/prometheus/targets${state ? `?state=${state}` : ''}`);
   }
@@ -132,7 +149,11 @@ export class BenchmonClient {
       const event = JSON.parse(text) as { type: string; collection?: CollectionSummary; error?: { code: string; message: string; details?: Record<string, unknown> } } & CollectProgress;
       if (event.type === 'progress') onProgress(event);
       else if (event.type === 'result') result = event.collection;
-      else if (event.type === 'error') throw new BenchmonApiError(502, event.error?.code ?? 'COLLECT_FAILED', event.error?.message ?? 'collection failed', event.error?.details);
+      else if (event.type === 'error') {
+        const code = event.error?.code ?? 'INTERNAL';
+        const status = code in ERROR_CODES ? ERROR_CODES[code as ErrorCode].status : 502;
+        throw new BenchmonApiError(status, code, event.error?.message ?? 'collection failed', event.error?.details);
+      }
     };
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       buffered += decoder.decode(chunk, { stream: true });

@@ -42,7 +42,12 @@ function timeParam(t: TimeArg): string {
 }
 
 export class PrometheusClient {
-  constructor(readonly baseUrl: string, private readonly timeoutMs: number = 10_000) {}
+  constructor(public baseUrl: string, private readonly timeoutMs: number = 10_000) {}
+
+  /** Point the client at another address (PROMETHEUS_MODE=slurm: the node the Prometheus job landed on). */
+  setBaseUrl(url: string): void {
+    this.baseUrl = url.replace(/\/+$/, '');
+  }
 
   private async request(call: string, pathAndQuery: string, init: RequestInit = {}, timeoutMs = this.timeoutMs): Promise<Response> {
     try {

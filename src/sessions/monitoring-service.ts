@@ -12,13 +12,23 @@ import { BenchmonError, describeError } from '../errors.js';
 import { PrometheusClient, type QueryResult, type TargetsResult, type TimeArg } from '../prometheus/client.js';
 import { ConfigApplier } from '../prometheus/config/apply.js';
 import { FileSdWriter } from '../prometheus/config/file-sd-writer.js';
-import { buildPrometheusConfig, configChecksum, renderPrometheusYaml, shardOf } from '../prometheus/config/render.js';
+import { buildPrometheusConfig, renderPrometheusYaml, shardOf } from '../prometheus/config/render.js';
 import { parseDuration } from '../prometheus/duration.js';
 import { ExternalRuntime } from '../prometheus/runtime/external.js';
 import { runCollection, type CollectRequestBody, type CollectionSummary } from '../collect/run-collection.js';
 import type { CollectProgress } from '../collect/collector.js';
 import { readCollectionManifest } from '../artifacts/read-collection.js';
+import { configChecksum } from '../prometheus/config/render.js';
 import { LocalRuntime } from '../prometheus/runtime/local.js';
+import { SlurmRuntime } from '../prometheus/runtime/slurm.js';
+import { proxyAddressOf } from '../prometheus/config/render.js';
+import { MetricsProxy, type ProxyResponse } from '../proxy/metrics-proxy.js';
+import { parseCommandPrefix } from '../slurm/command-runner.js';
+import { SlurmCommands } from '../slurm/commands.js';
+import { ExporterManager, type ExporterView } from '../slurm/exporter-manager.js';
+import type { StartExporterBody } from '../slurm/exporters.js';
+import { SlurmJobResolver } from '../slurm/job-resolver.js';
+import { SlurmJobTracker, SlurmTargets } from '../slurm/slurm-targets.js';
 import type { PrometheusRuntime, RuntimeStatus } from '../prometheus/runtime/runtime.js';
 import { prometheusListenAddress, type Settings } from '../settings/settings.js';
 import { StateStore } from '../store/state-store.js';
@@ -57,15 +67,49 @@ export class MonitoringService {
   readonly fileSd: FileSdWriter;
   readonly applier: ConfigApplier;
   readonly runtime: PrometheusRuntime;
+  /** Slurm: commands, job → endpoints, registration by job id, the job tracker, exporters in jobs, the metrics proxy. */
+  readonly slurm: SlurmCommands;
+  readonly slurmResolver: SlurmJobResolver;
+  readonly slurmTargets: SlurmTargets;
+  readonly slurmTracker: SlurmJobTracker;
+  readonly exporters: ExporterManager;
+  readonly metricsProxy: MetricsProxy;
   private readonly health: TargetHealth;
+  private exportersResumed: Promise<void> = Promise.resolve();
   private readonly configDir: string;
 
   constructor(readonly settings: Settings, readonly metrics: SelfMetrics, private readonly logger: Logger) {
     this.store = new StateStore(path.join(settings.BENCHMON_STATE_DIR, 'benchmon.sqlite'));
     this.client = new PrometheusClient(settings.PROMETHEUS_URL, parseDuration(settings.PROMETHEUS_TIMEOUT)!);
     this.configDir = path.dirname(settings.PROMETHEUS_CONFIG_PATH);
-    this.fileSd = new FileSdWriter(this.configDir, this.store);
+    this.fileSd = new FileSdWriter(this.configDir, this.store, { proxy: proxyAddressOf(settings.SERVER_API_URL) });
     this.registry = new Registry(this.store, this.fileSd, { scrapeInterval: settings.DEFAULT_SCRAPE_INTERVAL, scrapeTimeout: settings.DEFAULT_SCRAPE_TIMEOUT });
+    this.slurm = new SlurmCommands({
+      ...(settings.SLURM_BIN_DIR ? { binDir: settings.SLURM_BIN_DIR } : {}),
+      prefix: parseCommandPrefix(settings.SLURM_COMMAND_PREFIX),
+      timeoutMs: parseDuration(settings.SLURM_COMMAND_TIMEOUT)!,
+    });
+    this.slurmResolver = new SlurmJobResolver(this.slurm, { addressSource: settings.SLURM_ADDRESS_SOURCE });
+    this.slurmTargets = new SlurmTargets(this.registry, this.store, this.slurmResolver);
+    this.exporters = new ExporterManager({
+      store: this.store,
+      slurm: this.slurm,
+      bins: { node: settings.SLURM_NODE_EXPORTER_BIN, dcgm: settings.SLURM_DCGM_EXPORTER_BIN },
+      registerTarget: async (sessionId, body) => (await this.registerTarget(sessionId, body)).target,
+      deregisterTarget: (sessionId, targetId) => this.deregisterTarget(sessionId, targetId),
+      getSession: (sessionId) => this.registry.getSession(sessionId),
+      logger,
+    });
+    this.slurmTracker = new SlurmJobTracker({
+      store: this.store,
+      fileSd: this.fileSd,
+      slurm: this.slurm,
+      resolver: this.slurmResolver,
+      intervalMs: parseDuration(settings.SLURM_POLL_INTERVAL)!,
+      logger,
+      onJobEnded: (jobId, state) => this.exporters.onJobEnded(jobId, state),
+    });
+    this.metricsProxy = new MetricsProxy(this.store, parseDuration(settings.PROXY_TIMEOUT)!);
     this.health = new TargetHealth(this.client);
     this.applier = new ConfigApplier({
       configPath: settings.PROMETHEUS_CONFIG_PATH,
@@ -86,6 +130,25 @@ export class MonitoringService {
         listenPort: listen.port,
         retention: settings.PROMETHEUS_RETENTION,
         client: this.client,
+        logger,
+        onRestart: () => metrics.prometheusRestarts.inc(),
+      });
+    } else if (settings.PROMETHEUS_MODE === 'slurm') {
+      this.runtime = new SlurmRuntime({
+        slurm: this.slurm,
+        resolver: this.slurmResolver,
+        client: this.client,
+        bin: settings.PROMETHEUS_BIN,
+        configPath: settings.PROMETHEUS_CONFIG_PATH,
+        dataDir: path.join(settings.BENCHMON_STATE_DIR, 'prometheus', 'data'),
+        listenPort: prometheusListenAddress(settings).port,
+        retention: settings.PROMETHEUS_RETENTION,
+        partition: settings.SLURM_PROMETHEUS_PARTITION,
+        timeLimit: settings.SLURM_PROMETHEUS_TIME_LIMIT,
+        extraSbatchArgs: parseCommandPrefix(settings.SLURM_PROMETHEUS_SBATCH_ARGS),
+        startTimeoutMs: parseDuration(settings.SLURM_PROMETHEUS_START_TIMEOUT)!,
+        maxResubmits: settings.SLURM_PROMETHEUS_MAX_RESUBMITS,
+        pollIntervalMs: Math.max(1000, parseDuration(settings.SLURM_POLL_INTERVAL)!),
         logger,
         onRestart: () => metrics.prometheusRestarts.inc(),
       });
@@ -134,9 +197,14 @@ export class MonitoringService {
     // An external Prometheus (or one adopted after a crash) may run an older config.
     await this.applier.request(true);
     this.refreshGauges();
+    this.slurmTracker.start();
+    this.exportersResumed = this.exporters.resume().catch((err: unknown) => this.logger.warn({ err: describeError(err) }, 'exporter resume failed'));
   }
 
   async stop(): Promise<void> {
+    await this.slurmTracker.stop();
+    await this.exportersResumed;
+    await this.exporters.shutdown();
     await this.runtime.stop();
     this.store.close();
   }
@@ -167,6 +235,7 @@ export class MonitoringService {
   async deleteSession(id: string): Promise<{ session_id: string; targets_removed: number }> {
     this.registry.getSession(id);
     const removed = this.store.countTargets(id);
+    await this.exporters.stopSession(id);
     await this.registry.deleteSession(id);
     this.refreshGauges();
     await this.applier.request();
@@ -241,10 +310,11 @@ export class MonitoringService {
   }
 
   async registerTarget(sessionId: string, body: RegisterTargetBody, wait?: { up: boolean; timeoutMs: number }): Promise<{ target: TargetWithHealth; wait: WaitResult | null }> {
-    const target = await this.registry.registerTarget(sessionId, body);
+    const target = Registry.registrationForm(body) === 'slurm' ? await this.slurmTargets.register(sessionId, body) : await this.registry.registerTarget(sessionId, body);
+    if (target.slurm && target.slurm.phase !== 'running') this.slurmTracker.nudge();
     this.metrics.registrations.inc();
     this.metrics.targets.inc();
-    if (!wait?.up) return { target: { ...target, health: 'pending', endpoints_health: [] }, wait: null };
+    if (!wait?.up) return { target: { ...target, health: target.slurm?.phase === 'ended' ? 'ended' : 'pending', endpoints_health: [] }, wait: null };
     return this.waitUntilUp(target, wait.timeoutMs);
   }
 
@@ -253,14 +323,19 @@ export class MonitoringService {
     const started = Date.now();
     let last: TargetWithHealth = { ...target, health: 'pending', endpoints_health: [] };
     for (;;) {
+      // A Slurm target changes while waiting: a PENDING job gets its endpoints when it starts.
+      const current = target.slurm ? this.store.getTarget(target.session_id, target.target_id) ?? target : target;
       try {
-        last = TargetHealth.withHealth(target, TargetHealth.index(await this.health.activeTargets(target.session_id)));
+        last = TargetHealth.withHealth(current, TargetHealth.index(await this.health.activeTargets(target.session_id)));
       } catch (err) {
+        last = { ...current, health: 'pending', endpoints_health: [] };
         this.logger.warn({ err: describeError(err) }, 'could not read target health while waiting for up');
       }
-      const pending = last.endpoints_health.length === 0 ? target.endpoints : last.endpoints_health.filter((e) => e.health !== 'up').map((e) => e.endpoint);
+      const slurmWaiting = current.slurm && current.endpoints.length === 0 ? [`slurm job ${current.slurm.job_id} ${current.slurm.state ?? 'state unknown'}`] : null;
+      const pending = slurmWaiting ?? (last.endpoints_health.length === 0 ? current.endpoints : last.endpoints_health.filter((e) => e.health !== 'up').map((e) => e.endpoint));
       const waited = Date.now() - started;
-      if (pending.length === 0 || waited >= timeoutMs) return { target: last, wait: { satisfied: pending.length === 0, waited_ms: waited, pending } };
+      const ended = current.slurm?.phase === 'ended';
+      if (pending.length === 0 || ended || waited >= timeoutMs) return { target: last, wait: { satisfied: pending.length === 0, waited_ms: waited, pending } };
       await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, timeoutMs - waited))));
     }
   }
@@ -302,7 +377,7 @@ export class MonitoringService {
       }
     }
     return {
-      url: this.settings.PROMETHEUS_URL,
+      url: this.client.baseUrl,
       healthy,
       ready,
       version,
@@ -310,6 +385,24 @@ export class MonitoringService {
       last_reload_error: this.applier.status().last_error ?? null,
       runtime: this.runtime.status(),
     };
+  }
+
+  /** POST /sessions/{id}/exporters: start an exporter in every node of a running Slurm job and register it. */
+  startExporter(sessionId: string, body: StartExporterBody): Promise<ExporterView> {
+    return this.exporters.start(sessionId, body);
+  }
+
+  listExporters(sessionId: string): ExporterView[] {
+    return this.exporters.list(sessionId);
+  }
+
+  removeExporter(sessionId: string, exporterId: string): Promise<ExporterView> {
+    return this.exporters.remove(sessionId, exporterId);
+  }
+
+  /** GET /metrics/{service}/{job_id}: the job's own metrics, from the node it runs on. */
+  proxyMetrics(service: string, jobId: string, node: string | undefined, headers: Record<string, string | string[] | undefined>): Promise<ProxyResponse> {
+    return this.metricsProxy.fetch(this.metricsProxy.resolve(service, jobId, node), headers);
   }
 
   /** Re-render and reload even when nothing changed (POST /api/v1/prometheus/reload). */

@@ -8,6 +8,7 @@ import type { FileSdWriter } from '../prometheus/config/file-sd-writer.js';
 import { shardOf } from '../prometheus/config/render.js';
 import type { StateStore } from '../store/state-store.js';
 import { RESERVED_LABELS, isValidHostPort, isValidLabelValue } from './identifiers.js';
+import { validateSlurmTarget, type ResolvedSlurmJob } from '../slurm/job-resolver.js';
 import type { CreateSessionBody, RegisterTargetBody, Role, Session, Target } from './model.js';
 
 export interface RegistryDefaults { scrapeInterval: string; scrapeTimeout: string }
@@ -66,13 +67,27 @@ export class Registry {
     await this.fileSd.removeSession(id);
   }
 
-  /** Normalise and check a registration; throws a 4xx naming the field. */
-  buildTarget(session: Session, body: RegisterTargetBody): Target {
+  /** Which form a registration uses: exactly one of scrape_config and slurm, else 400 naming the field. */
+  static registrationForm(body: RegisterTargetBody): 'scrape_config' | 'slurm' {
+    if (body.scrape_config !== undefined && body.slurm !== undefined) {
+      throw invalidField('slurm', 'give either scrape_config (host:port targets) or slurm (a job id and a port), not both');
+    }
+    if (body.scrape_config === undefined && body.slurm === undefined) {
+      throw invalidField('scrape_config', 'is required (or give slurm: {job_id, port} to register a Slurm job by its id)');
+    }
+    if (body.scrape_config !== undefined && body.via_proxy !== undefined) {
+      throw invalidField('via_proxy', 'applies only to the slurm form (the proxy serves registered Slurm jobs)');
+    }
+    return body.slurm !== undefined ? 'slurm' : 'scrape_config';
+  }
+
+  /** Interval and timeout of a registration: its own, else the session's, else the defaults. */
+  private scrapeTiming(session: Session, body: RegisterTargetBody): { interval: string; timeout: string } {
     const sc = body.scrape_config;
-    const interval = sc.scrape_interval ?? body.scrape_interval ?? session.scrape_interval ?? this.defaults.scrapeInterval;
-    const intervalField = sc.scrape_interval ? 'scrape_config.scrape_interval' : 'scrape_interval';
-    const timeoutGiven = sc.scrape_timeout ?? body.scrape_timeout;
-    const timeoutField = sc.scrape_timeout ? 'scrape_config.scrape_timeout' : 'scrape_timeout';
+    const interval = sc?.scrape_interval ?? body.scrape_interval ?? session.scrape_interval ?? this.defaults.scrapeInterval;
+    const intervalField = sc?.scrape_interval ? 'scrape_config.scrape_interval' : 'scrape_interval';
+    const timeoutGiven = sc?.scrape_timeout ?? body.scrape_timeout;
+    const timeoutField = sc?.scrape_timeout ? 'scrape_config.scrape_timeout' : 'scrape_timeout';
     const intervalMs = parseDuration(interval);
     if (intervalMs === undefined) throw invalidField(intervalField, `${JSON.stringify(interval)} is not a positive duration`);
     let timeout: string;
@@ -84,6 +99,14 @@ export class Registry {
     } else {
       timeout = parseDuration(this.defaults.scrapeTimeout)! <= intervalMs ? this.defaults.scrapeTimeout : interval;
     }
+    return { interval, timeout };
+  }
+
+  /** Normalise and check a registration; throws a 4xx naming the field. */
+  buildTarget(session: Session, body: RegisterTargetBody): Target {
+    if (Registry.registrationForm(body) === 'slurm') return this.buildSlurmTarget(session, body);
+    const sc = body.scrape_config!;
+    const { interval, timeout } = this.scrapeTiming(session, body);
     const endpoints: string[] = [];
     sc.targets.forEach((t, i) => {
       if (!isValidHostPort(t)) throw invalidField(`scrape_config.targets[${i}]`, `${JSON.stringify(t)} is not host:port (port 1-65535)`);
@@ -105,19 +128,68 @@ export class Registry {
       labels,
       endpoints,
       created_at: new Date().toISOString(),
+      slurm: null,
+      via_proxy: false,
+    };
+  }
+
+  /**
+   * The Slurm form, checked but not yet resolved: no endpoints and no job state until
+   * withSlurmJob() fills them in from what Slurm says.
+   */
+  buildSlurmTarget(session: Session, body: RegisterTargetBody): Target {
+    const input = body.slurm!;
+    const slurm = validateSlurmTarget(input);
+    const { interval, timeout } = this.scrapeTiming(session, body);
+    const jobName = input.job_name ?? `${body.target_type}-${slurm.jobId}`;
+    return {
+      session_id: session.session_id,
+      target_id: jobName,
+      job_id: body.job_id ?? slurm.jobId,
+      target_type: body.target_type,
+      role: body.role ?? defaultRole(body.target_type),
+      job_name: jobName,
+      metrics_path: slurm.metricsPath,
+      scheme: input.scheme ?? body.scheme ?? 'http',
+      scrape_interval: interval,
+      scrape_timeout: timeout,
+      labels: checkLabels('labels', body.labels),
+      endpoints: [],
+      created_at: new Date().toISOString(),
+      slurm: { job_id: slurm.jobId, port: slurm.port, state: null, phase: 'unknown', reason: null, nodes: [] },
+      via_proxy: body.via_proxy ?? false,
+    };
+  }
+
+  /** A Slurm target with the job's state and, while it runs, one endpoint per node. */
+  static withSlurmJob(target: Target, job: ResolvedSlurmJob): Target {
+    const nodes = job.endpoints.map((e) => ({ node: e.node, endpoint: e.target }));
+    const previous = target.slurm;
+    if (!previous) return target;
+    return {
+      ...target,
+      // Once a job has run, keep where it ran: the nodes stay visible after it ended.
+      slurm: { ...previous, state: job.state, phase: job.phase, reason: job.reason, nodes: nodes.length > 0 ? nodes : previous.nodes },
+      endpoints: job.phase === 'running' ? nodes.map((n) => n.endpoint) : [],
     };
   }
 
   /** Store the target and write its file_sd shard; resolves once the shard is on disk. */
   async registerTarget(sessionId: string, body: RegisterTargetBody): Promise<Target> {
     const session = this.getSession(sessionId);
-    const target = this.buildTarget(session, body);
+    return this.storeTarget(this.buildTarget(session, body));
+  }
+
+  /** Store a built target and write its file_sd shard; not kept when the shard cannot be written. */
+  async storeTarget(target: Target): Promise<Target> {
+    const sessionId = target.session_id;
+    const field = target.slurm ? 'slurm.job_name' : 'scrape_config.job_name';
     try {
       this.store.insertTarget(target, shardOf(target.target_id));
     } catch (err) {
       if (isUniqueViolation(err)) {
-        throw new BenchmonError('DUPLICATE_JOB_NAME', `scrape_config.job_name: session ${JSON.stringify(sessionId)} already has a target with job_name ${JSON.stringify(target.job_name)}`, {
-          details: { field: 'scrape_config.job_name' },
+        throw new BenchmonError('DUPLICATE_JOB_NAME', `${field}: session ${JSON.stringify(sessionId)} already has a target with job_name ${JSON.stringify(target.job_name)}`, {
+          details: { field },
         });
       }
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') this.getSession(sessionId);

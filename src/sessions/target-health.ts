@@ -48,6 +48,8 @@ export class TargetHealth {
     });
     const states = new Set(endpoints_health.map((e) => e.health));
     const health: TargetWithHealth['health'] = states.size === 1 ? [...states][0]! : states.has('up') ? 'partial' : states.has('down') ? 'down' : 'pending';
+    // A Slurm target whose job ended has no endpoints left; its slurm.state says how the job ended.
+    if (target.slurm?.phase === 'ended') return { ...target, health: 'ended', endpoints_health };
     return { ...target, health, endpoints_health };
   }
 }

@@ -35,6 +35,14 @@ describe('loadSettings', () => {
       BENCHMON_STATE_DIR: '/srv/bench/.state',
       ARTIFACTS_ROOT: '/srv/bench/artifacts',
       LOG_LEVEL: 'info',
+      SLURM_COMMAND_TIMEOUT: '30s',
+      SLURM_POLL_INTERVAL: '2s',
+      SLURM_ADDRESS_SOURCE: 'node-addr',
+      SLURM_NODE_EXPORTER_BIN: 'prometheus-node-exporter',
+      SLURM_DCGM_EXPORTER_BIN: 'dcgm-exporter',
+      SLURM_PROMETHEUS_START_TIMEOUT: '120s',
+      SLURM_PROMETHEUS_MAX_RESUBMITS: 3,
+      PROXY_TIMEOUT: '10s',
     });
     assert.ok(Object.isFrozen(s));
     assert.throws(() => {
@@ -95,6 +103,23 @@ describe('loadSettings', () => {
     assert.equal(s.LOG_LEVEL, 'debug');
   });
 
+  it('slurm mode and the Slurm settings', () => {
+    const s = loadSettings({
+      PROMETHEUS_MODE: 'slurm', SLURM_BIN_DIR: '/opt/slurm/bin', SLURM_COMMAND_PREFIX: 'ssh login01', SLURM_POLL_INTERVAL: '5s',
+      SLURM_PROMETHEUS_PARTITION: 'cpu', SLURM_PROMETHEUS_TIME_LIMIT: '1-00:00:00', SLURM_PROMETHEUS_SBATCH_ARGS: '--mem=4G --account=bench',
+      SLURM_PROMETHEUS_MAX_RESUBMITS: '0', PROXY_TIMEOUT: '3s',
+    }, CWD);
+    assert.equal(s.PROMETHEUS_MODE, 'slurm');
+    assert.equal(s.SLURM_BIN_DIR, '/opt/slurm/bin');
+    assert.equal(s.SLURM_COMMAND_PREFIX, 'ssh login01');
+    assert.equal(s.SLURM_POLL_INTERVAL, '5s');
+    assert.equal(s.SLURM_PROMETHEUS_PARTITION, 'cpu');
+    assert.equal(s.SLURM_PROMETHEUS_TIME_LIMIT, '1-00:00:00');
+    assert.equal(s.SLURM_PROMETHEUS_SBATCH_ARGS, '--mem=4G --account=bench');
+    assert.equal(s.SLURM_PROMETHEUS_MAX_RESUBMITS, 0, 'zero resubmissions is a valid choice');
+    assert.equal(s.PROXY_TIMEOUT, '3s');
+  });
+
   it('external mode needs PROMETHEUS_CONFIG_PATH and takes it as given', () => {
     const err = settingsError({ PROMETHEUS_MODE: 'external', PROMETHEUS_URL: 'http://prom:9090' });
     assert.equal(err.variable, 'PROMETHEUS_CONFIG_PATH');
@@ -112,7 +137,11 @@ describe('loadSettings', () => {
     ['PROMETHEUS_URL', { PROMETHEUS_URL: 'not a url' }],
     ['SERVER_API_URL', { SERVER_API_URL: 'localhost:8002' }],
     ['PROMETHEUS_MODE', { PROMETHEUS_MODE: 'docker' }],
-    ['PROMETHEUS_MODE', { PROMETHEUS_MODE: 'slurm' }],
+    ['SLURM_POLL_INTERVAL', { SLURM_POLL_INTERVAL: 'often' }],
+    ['SLURM_ADDRESS_SOURCE', { SLURM_ADDRESS_SOURCE: 'dns' }],
+    ['SLURM_PROMETHEUS_MAX_RESUBMITS', { SLURM_PROMETHEUS_MAX_RESUBMITS: 'many' }],
+    ['SLURM_PROMETHEUS_TIME_LIMIT', { SLURM_PROMETHEUS_TIME_LIMIT: 'forever' }],
+    ['PROXY_TIMEOUT', { PROXY_TIMEOUT: '0s' }],
     ['DEPLOYMENT_MODE', { DEPLOYMENT_MODE: 'k8s' }],
     ['DEFAULT_SCRAPE_INTERVAL', { DEFAULT_SCRAPE_INTERVAL: '5x' }],
     ['DEFAULT_SCRAPE_INTERVAL', { DEFAULT_SCRAPE_INTERVAL: '0s' }],
@@ -136,7 +165,7 @@ describe('loadSettings', () => {
   }
 
   it('says which values a choice takes', () => {
-    assert.match(settingsError({ PROMETHEUS_MODE: 'docker' }).message, /local, external/);
+    assert.match(settingsError({ PROMETHEUS_MODE: 'docker' }).message, /local, external, slurm/);
     assert.match(settingsError({ LOG_LEVEL: 'loud' }).message, /fatal, error, warn, info, debug, trace, silent/);
   });
 

@@ -9,11 +9,13 @@ import { Value } from '@sinclair/typebox/value';
 import { parseDuration, DURATION_PATTERN } from '../prometheus/duration.js';
 
 const Duration = Type.String({ pattern: DURATION_PATTERN, minLength: 1 });
+/** sbatch --time: minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S. */
+const SLURM_TIME_PATTERN = '^[0-9]+(-[0-9]+)?(:[0-9]+){0,2}$';
 
 export const SettingsSchema = Type.Object(
   {
     DEPLOYMENT_MODE: Type.Union([Type.Literal('local'), Type.Literal('docker'), Type.Literal('slurm')]),
-    PROMETHEUS_MODE: Type.Union([Type.Literal('local'), Type.Literal('external')]),
+    PROMETHEUS_MODE: Type.Union([Type.Literal('local'), Type.Literal('external'), Type.Literal('slurm')]),
     PROMETHEUS_URL: Type.String({ minLength: 1 }),
     PROMETHEUS_CONFIG_PATH: Type.String({ minLength: 1 }),
     PROMETHEUS_BIN: Type.String({ minLength: 1 }),
@@ -31,6 +33,22 @@ export const SettingsSchema = Type.Object(
     ARTIFACTS_ROOT: Type.String({ minLength: 1 }),
     BENCHMON_API_TOKEN: Type.Optional(Type.String({ minLength: 8 })),
     LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    // Slurm: where the commands are, how long each may take, how often tracked jobs are polled.
+    SLURM_BIN_DIR: Type.Optional(Type.String({ minLength: 1 })),
+    SLURM_COMMAND_PREFIX: Type.Optional(Type.String({ minLength: 1 })),
+    SLURM_COMMAND_TIMEOUT: Duration,
+    SLURM_POLL_INTERVAL: Duration,
+    SLURM_ADDRESS_SOURCE: Type.Union([Type.Literal('node-addr'), Type.Literal('node-name')]),
+    SLURM_NODE_EXPORTER_BIN: Type.String({ minLength: 1 }),
+    SLURM_DCGM_EXPORTER_BIN: Type.String({ minLength: 1 }),
+    // PROMETHEUS_MODE=slurm: how the Prometheus job is submitted.
+    SLURM_PROMETHEUS_PARTITION: Type.Optional(Type.String({ minLength: 1 })),
+    SLURM_PROMETHEUS_TIME_LIMIT: Type.Optional(Type.String({ pattern: SLURM_TIME_PATTERN, minLength: 1 })),
+    SLURM_PROMETHEUS_SBATCH_ARGS: Type.Optional(Type.String({ minLength: 1 })),
+    SLURM_PROMETHEUS_START_TIMEOUT: Duration,
+    SLURM_PROMETHEUS_MAX_RESUBMITS: Type.Integer({ minimum: 0, maximum: 100 }),
+    // GET /metrics/{service}/{job_id}: how long the upstream may take.
+    PROXY_TIMEOUT: Duration,
   },
   { additionalProperties: false },
 );
@@ -45,6 +63,11 @@ export class SettingsError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+function optionalText(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
 
 function integer(env: Env, name: string, fallback: number): number {
   const raw = env[name];
@@ -76,6 +99,7 @@ function schemaErrorText(variable: string, schema: SchemaNode, fallback: string,
   const choices = schema.anyOf?.map((s) => s.const).filter((c): c is string => typeof c === 'string');
   if (choices && choices.length > 0) return `expected one of ${choices.join(', ')} ${got}`;
   if (schema.pattern === DURATION_PATTERN) return `not a Prometheus duration such as 15s, 1m or 500ms ${got}`;
+  if (schema.pattern === SLURM_TIME_PATTERN) return `not a Slurm time limit such as 60 (minutes), 4:00:00 or 1-00:00:00 ${got}`;
   return `${fallback} ${got}`;
 }
 
@@ -108,12 +132,24 @@ export function loadSettings(env: Env = process.env, cwd: string = process.cwd()
     ARTIFACTS_ROOT: path.resolve(cwd, text('ARTIFACTS_ROOT', 'artifacts')),
     BENCHMON_API_TOKEN: env.BENCHMON_API_TOKEN === '' ? undefined : env.BENCHMON_API_TOKEN,
     LOG_LEVEL: text('LOG_LEVEL', 'info'),
+    SLURM_BIN_DIR: optionalText(env, 'SLURM_BIN_DIR'),
+    SLURM_COMMAND_PREFIX: optionalText(env, 'SLURM_COMMAND_PREFIX'),
+    SLURM_COMMAND_TIMEOUT: text('SLURM_COMMAND_TIMEOUT', '30s'),
+    SLURM_POLL_INTERVAL: text('SLURM_POLL_INTERVAL', '2s'),
+    SLURM_ADDRESS_SOURCE: text('SLURM_ADDRESS_SOURCE', 'node-addr'),
+    SLURM_NODE_EXPORTER_BIN: text('SLURM_NODE_EXPORTER_BIN', 'prometheus-node-exporter'),
+    SLURM_DCGM_EXPORTER_BIN: text('SLURM_DCGM_EXPORTER_BIN', 'dcgm-exporter'),
+    SLURM_PROMETHEUS_PARTITION: optionalText(env, 'SLURM_PROMETHEUS_PARTITION'),
+    SLURM_PROMETHEUS_TIME_LIMIT: optionalText(env, 'SLURM_PROMETHEUS_TIME_LIMIT'),
+    SLURM_PROMETHEUS_SBATCH_ARGS: optionalText(env, 'SLURM_PROMETHEUS_SBATCH_ARGS'),
+    SLURM_PROMETHEUS_START_TIMEOUT: text('SLURM_PROMETHEUS_START_TIMEOUT', '120s'),
+    SLURM_PROMETHEUS_MAX_RESUBMITS: integer(env, 'SLURM_PROMETHEUS_MAX_RESUBMITS', 3),
+    PROXY_TIMEOUT: text('PROXY_TIMEOUT', '10s'),
   };
   if (raw.PROMETHEUS_EXTRA_SCRAPE_CONFIGS === undefined) delete raw.PROMETHEUS_EXTRA_SCRAPE_CONFIGS;
   if (raw.BENCHMON_API_TOKEN === undefined) delete raw.BENCHMON_API_TOKEN;
-
-  if (mode === 'slurm') {
-    throw new SettingsError('PROMETHEUS_MODE', 'slurm mode is not available in this version; use local or external');
+  for (const name of ['SLURM_BIN_DIR', 'SLURM_COMMAND_PREFIX', 'SLURM_PROMETHEUS_PARTITION', 'SLURM_PROMETHEUS_TIME_LIMIT', 'SLURM_PROMETHEUS_SBATCH_ARGS'] as const) {
+    if (raw[name] === undefined) delete raw[name];
   }
   const firstError = Value.Errors(SettingsSchema, raw).First();
   if (firstError) {
@@ -122,7 +158,10 @@ export function loadSettings(env: Env = process.env, cwd: string = process.cwd()
   }
   url('PROMETHEUS_URL', raw.PROMETHEUS_URL);
   url('SERVER_API_URL', raw.SERVER_API_URL);
-  for (const name of ['DEFAULT_SCRAPE_INTERVAL', 'DEFAULT_SCRAPE_TIMEOUT', 'PROMETHEUS_TIMEOUT', 'PROMETHEUS_RETENTION', 'PROMETHEUS_FILE_SD_REFRESH'] as const) {
+  for (const name of [
+    'DEFAULT_SCRAPE_INTERVAL', 'DEFAULT_SCRAPE_TIMEOUT', 'PROMETHEUS_TIMEOUT', 'PROMETHEUS_RETENTION', 'PROMETHEUS_FILE_SD_REFRESH',
+    'SLURM_COMMAND_TIMEOUT', 'SLURM_POLL_INTERVAL', 'SLURM_PROMETHEUS_START_TIMEOUT', 'PROXY_TIMEOUT',
+  ] as const) {
     if (parseDuration(raw[name]) === undefined) throw new SettingsError(name, `not a positive Prometheus duration: ${JSON.stringify(raw[name])}`);
   }
   if (parseDuration(raw.DEFAULT_SCRAPE_TIMEOUT)! > parseDuration(raw.DEFAULT_SCRAPE_INTERVAL)!) {

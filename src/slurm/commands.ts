@@ -165,6 +165,17 @@ export class SlurmCommands {
     return found[0] as SlurmJob;
   }
 
+  /**
+   * The records of one job from `scontrol show job ID -o`, which Slurm filters itself: a cheap look
+   * at one job (the tracker's quick checks of just-registered pending jobs) whatever `jobLookup` says.
+   */
+  async jobRecordsByScontrol(id: string, field = 'job_id'): Promise<SlurmJob[]> {
+    assertJobId(id, field);
+    const found = await this.scontrolJob(id, field);
+    if (found.length === 0) throw this.notFound(id, field);
+    return found;
+  }
+
   private shouldFallBack(err: unknown): boolean {
     if (!isBenchmonError(err) || err.code !== 'SLURM_COMMAND_FAILED') return false;
     return err.details?.unreadable_output === true || /unrecognized option|invalid option/i.test(err.message);
@@ -220,6 +231,25 @@ export class SlurmCommands {
     assertJobId(id, 'job_id');
     const args = options.signal ? [`--signal=${options.signal}`, id] : [id];
     await this.runner.run('scancel', args);
+  }
+
+  /** Running job steps (`squeue -s`): `JOB.STEP` and the step's name. */
+  async steps(): Promise<Array<{ stepId: string; name: string }>> {
+    const res = await this.runner.run('squeue', ['-s', '-h', '-o', '%i|%j']);
+    return res.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0)
+      .map((l) => {
+        const i = l.indexOf('|');
+        return { stepId: i < 0 ? l : l.slice(0, i), name: i < 0 ? '' : l.slice(i + 1) };
+      });
+  }
+
+  /** `scancel JOB.STEP`: ends one step, leaving the job running. */
+  async cancelStep(stepId: string): Promise<void> {
+    if (!/^\d+(_\d+)?\.\d+$/.test(stepId)) throw invalidField('step_id', `${JSON.stringify(stepId)} is not a Slurm step id (JOB.STEP)`);
+    await this.runner.run('scancel', [stepId]);
   }
 
   /**

@@ -45,8 +45,15 @@ export function isFinalJobState(state: SlurmJobState): boolean {
  */
 export type SlurmJobPhase = 'pending' | 'running' | 'ending' | 'ended' | 'unknown';
 
+/**
+ * benchmon's own mark (not a Slurm state) for a tracked job that slurmctld no longer lists before
+ * benchmon saw it end: it finished longer ago than MinJobAge while nobody polled, or the
+ * controller's state was cleared (`slurmctld -c`). Its final state is unknown; it will not run again.
+ */
+export const SLURM_JOB_GONE = 'GONE';
+
 export function jobPhase(state: SlurmJobState): SlurmJobPhase {
-  if (FINAL_STATES.has(state)) return 'ended';
+  if (FINAL_STATES.has(state) || state === SLURM_JOB_GONE) return 'ended';
   if (PENDING_STATES.has(state)) return 'pending';
   if (RUNNING_STATES.has(state)) return 'running';
   if (state === 'COMPLETING' || state === 'STAGE_OUT') return 'ending';

@@ -7,13 +7,31 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
-import type { Session, Target } from '../sessions/model.js';
+import type { SlurmNodeEndpoint, Session, Target } from '../sessions/model.js';
+import { jobPhase } from '../slurm/model.js';
 
 interface SessionRow { id: string; labels: string; scrape_interval: string | null; created_at: string }
 interface TargetRow {
   session_id: string; target_id: string; job_id: string | null; target_type: string; role: string; job_name: string;
   metrics_path: string; scheme: string; scrape_interval: string; scrape_timeout: string; labels: string; endpoints: string; created_at: string;
+  slurm_job_id: string | null; slurm_port: number | null; slurm_state: string | null; slurm_reason: string | null; slurm_nodes: string | null; via_proxy: number;
 }
+
+/** An exporter started as a step inside a Slurm job (POST /sessions/{id}/exporters). */
+export interface ExporterRecord {
+  id: string;
+  session_id: string;
+  kind: string;
+  slurm_job_id: string;
+  port: number;
+  target_id: string;
+  /** starting, running, stopped, failed. */
+  state: string;
+  created_at: string;
+}
+
+/** The Slurm part of a target the job tracker updates. */
+export interface SlurmTargetUpdate { state: string | null; reason: string | null; nodes: SlurmNodeEndpoint[]; endpoints: string[] }
 
 export interface ConfigRevision { id: number; checksum: string; content: string; applied_at: string; outcome: 'applied' | 'rolled_back'; reason: string | null }
 
@@ -36,6 +54,18 @@ function toTarget(row: TargetRow): Target {
     labels: JSON.parse(row.labels) as Record<string, string>,
     endpoints: JSON.parse(row.endpoints) as string[],
     created_at: row.created_at,
+    slurm:
+      row.slurm_job_id === null
+        ? null
+        : {
+            job_id: row.slurm_job_id,
+            port: row.slurm_port ?? 0,
+            state: row.slurm_state,
+            phase: row.slurm_state === null ? 'unknown' : jobPhase(row.slurm_state),
+            reason: row.slurm_reason,
+            nodes: row.slurm_nodes ? (JSON.parse(row.slurm_nodes) as SlurmNodeEndpoint[]) : [],
+          },
+    via_proxy: row.via_proxy === 1,
   };
 }
 
@@ -60,9 +90,25 @@ export class StateStore {
       deleteSession: this.db.prepare('DELETE FROM sessions WHERE id = ?'),
       insertTarget: this.db.prepare(
         `INSERT INTO targets (session_id, target_id, job_id, target_type, role, job_name, metrics_path, scheme, scrape_interval,
-          scrape_timeout, labels, endpoints, created_at, shard) VALUES (@session_id, @target_id, @job_id, @target_type, @role, @job_name,
-          @metrics_path, @scheme, @scrape_interval, @scrape_timeout, @labels, @endpoints, @created_at, @shard)`,
+          scrape_timeout, labels, endpoints, created_at, shard, slurm_job_id, slurm_port, slurm_state, slurm_reason, slurm_nodes, via_proxy)
+          VALUES (@session_id, @target_id, @job_id, @target_type, @role, @job_name,
+          @metrics_path, @scheme, @scrape_interval, @scrape_timeout, @labels, @endpoints, @created_at, @shard,
+          @slurm_job_id, @slurm_port, @slurm_state, @slurm_reason, @slurm_nodes, @via_proxy)`,
       ),
+      listSlurmTargets: this.db.prepare<[], TargetRow>('SELECT * FROM targets WHERE slurm_job_id IS NOT NULL ORDER BY created_at, session_id, target_id'),
+      findSlurmTargets: this.db.prepare<[string], TargetRow>('SELECT * FROM targets WHERE slurm_job_id = ? ORDER BY created_at, session_id, target_id'),
+      updateSlurm: this.db.prepare(
+        'UPDATE targets SET slurm_state = @state, slurm_reason = @reason, slurm_nodes = @nodes, endpoints = @endpoints WHERE session_id = @session_id AND target_id = @target_id',
+      ),
+      insertExporter: this.db.prepare(
+        `INSERT INTO exporters (id, session_id, kind, slurm_job_id, port, target_id, state, created_at)
+          VALUES (@id, @session_id, @kind, @slurm_job_id, @port, @target_id, @state, @created_at)`,
+      ),
+      getExporter: this.db.prepare<[string], ExporterRecord>('SELECT * FROM exporters WHERE id = ?'),
+      listExporters: this.db.prepare<[string], ExporterRecord>('SELECT * FROM exporters WHERE session_id = ? ORDER BY created_at, id'),
+      listAllExporters: this.db.prepare<[], ExporterRecord>('SELECT * FROM exporters ORDER BY created_at, id'),
+      setExporterState: this.db.prepare('UPDATE exporters SET state = ? WHERE id = ?'),
+      deleteExporter: this.db.prepare('DELETE FROM exporters WHERE id = ?'),
       listShard: this.db.prepare<[string, number], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND shard = ? ORDER BY created_at, target_id'),
       unsharded: this.db.prepare<[], { session_id: string; target_id: string }>('SELECT session_id, target_id FROM targets WHERE shard < 0'),
       setShard: this.db.prepare('UPDATE targets SET shard = ? WHERE session_id = ? AND target_id = ?'),
@@ -111,7 +157,57 @@ export class StateStore {
 
   /** shard: the file_sd shard the target is written to (see prometheus/config/render.ts shardOf). */
   insertTarget(t: Target, shard: number): void {
-    this.stmts.insertTarget.run({ ...t, labels: JSON.stringify(t.labels), endpoints: JSON.stringify(t.endpoints), shard });
+    const slurm = t.slurm ?? null;
+    this.stmts.insertTarget.run({
+      ...t,
+      labels: JSON.stringify(t.labels),
+      endpoints: JSON.stringify(t.endpoints),
+      shard,
+      slurm_job_id: slurm?.job_id ?? null,
+      slurm_port: slurm?.port ?? null,
+      slurm_state: slurm?.state ?? null,
+      slurm_reason: slurm?.reason ?? null,
+      slurm_nodes: slurm ? JSON.stringify(slurm.nodes) : null,
+      via_proxy: t.via_proxy ? 1 : 0,
+    });
+  }
+
+  /** Every target registered by Slurm job id, in every session. */
+  listSlurmTargets(): Target[] {
+    return this.stmts.listSlurmTargets.all().map(toTarget);
+  }
+
+  /** The targets of one Slurm job, in every session. */
+  findSlurmTargets(slurmJobId: string): Target[] {
+    return this.stmts.findSlurmTargets.all(slurmJobId).map(toTarget);
+  }
+
+  /** Records a Slurm target's job state and current endpoints; false when the target is gone. */
+  updateSlurmTarget(sessionId: string, targetId: string, u: SlurmTargetUpdate): boolean {
+    return (
+      this.stmts.updateSlurm.run({ session_id: sessionId, target_id: targetId, state: u.state, reason: u.reason, nodes: JSON.stringify(u.nodes), endpoints: JSON.stringify(u.endpoints) })
+        .changes > 0
+    );
+  }
+
+  insertExporter(e: ExporterRecord): void {
+    this.stmts.insertExporter.run(e);
+  }
+
+  getExporter(id: string): ExporterRecord | undefined {
+    return this.stmts.getExporter.get(id);
+  }
+
+  listExporters(sessionId?: string): ExporterRecord[] {
+    return sessionId === undefined ? this.stmts.listAllExporters.all() : this.stmts.listExporters.all(sessionId);
+  }
+
+  setExporterState(id: string, state: string): void {
+    this.stmts.setExporterState.run(state, id);
+  }
+
+  deleteExporter(id: string): void {
+    this.stmts.deleteExporter.run(id);
   }
 
   listTargetsInShard(sessionId: string, shard: number): Target[] {

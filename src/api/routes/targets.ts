@@ -6,7 +6,7 @@ import type { MonitoringService } from '../../sessions/monitoring-service.js';
 import { ErrorSchema } from '../error-handler.js';
 import { SessionParams } from './sessions.js';
 
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 502: ErrorSchema, 503: ErrorSchema };
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema, 502: ErrorSchema, 503: ErrorSchema };
 
 const RegisterQuery = Type.Object(
   {
@@ -21,6 +21,11 @@ export const targetRoutes: FastifyPluginAsyncTypebox<{ service: MonitoringServic
     schema: {
       tags: ['targets'],
       summary: 'Register a target (written to the session file_sd; no reload). With ?wait=up, answers once scraped or says which endpoints are still down.',
+      description:
+        'Two forms, exactly one per request. `scrape_config`: host:port targets. `slurm: {job_id, port, metrics_path?, scheme?, job_name?}`: benchmon resolves ' +
+        "the job's nodes (one endpoint per node, labels slurm_job_id and node), keeps a PENDING job's target waiting (health pending, slurm.state) until it runs, " +
+        'and removes its endpoints when the job ends (slurm.state keeps the final state). Unknown job → 404 SLURM_JOB_NOT_FOUND; Slurm down → 503 SLURM_UNAVAILABLE, ' +
+        'nothing registered. `via_proxy: true` (Slurm form) makes Prometheus scrape GET /metrics/{target_type}/{job_id} on benchmon instead of the nodes.',
       params: SessionParams,
       querystring: RegisterQuery,
       body: RegisterTargetBody,

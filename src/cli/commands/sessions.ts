@@ -35,12 +35,17 @@ export function registerSessionCommands(program: Command): void {
       if (globals(cmd).json) return printJson(st);
       print(`session ${st.session.session_id} (created ${st.session.created_at})`);
       if (st.health_error) print(`health unknown: ${st.health_error}`);
+      // A Slurm target without endpoints (job pending or ended) still gets a row, with its job state.
+      const slurmState = (t: (typeof st.targets)[number]) => (t.slurm ? `${t.slurm.state ?? '?'}${t.slurm.reason ? ` (${t.slurm.reason})` : ''}` : null);
       const rows = st.targets.flatMap((t) =>
-        (t.endpoints_health.length ? t.endpoints_health : t.endpoints.map((e) => ({ endpoint: e, health: t.health, last_scrape: null, last_error: null }))).map((e) => [
-          t.target_id, t.target_type, t.role, t.job_id, e.endpoint, e.health, e.last_scrape, e.last_error,
-        ]),
+        (t.endpoints_health.length
+          ? t.endpoints_health
+          : t.endpoints.length
+            ? t.endpoints.map((e) => ({ endpoint: e, health: t.health, last_scrape: null, last_error: null }))
+            : [{ endpoint: '-', health: t.health, last_scrape: null, last_error: null }]
+        ).map((e) => [t.target_id, t.target_type, t.role, t.job_id, e.endpoint, e.health, e.last_scrape, e.last_error, slurmState(t)]),
       );
-      print(table(['TARGET', 'TYPE', 'ROLE', 'JOB_ID', 'ENDPOINT', 'HEALTH', 'LAST_SCRAPE', 'ERROR'], rows));
+      print(table(['TARGET', 'TYPE', 'ROLE', 'JOB_ID', 'ENDPOINT', 'HEALTH', 'LAST_SCRAPE', 'ERROR', 'SLURM'], rows));
     });
 
   program

@@ -36,7 +36,10 @@ const collect = (v: string, acc: string[]) => [...acc, v];
 function report(cmd: Command, result: { target: TargetWithHealth; wait: WaitResult | null }): void {
   if (globals(cmd).json) return printJson(result);
   const t = result.target;
-  print(`target ${t.target_id} registered in session ${t.session_id} (${t.endpoints.join(', ')}${t.metrics_path})`);
+  if (t.slurm) {
+    const where = t.endpoints.length > 0 ? t.slurm.nodes.map((n) => `${n.node} ${n.endpoint}`).join(', ') : 'no endpoints yet';
+    print(`target ${t.target_id} registered in session ${t.session_id}: Slurm job ${t.slurm.job_id} ${t.slurm.state ?? ''}${t.slurm.reason ? ` (${t.slurm.reason})` : ''}, ${where}${t.via_proxy ? ', via the benchmon proxy' : ''}`);
+  } else print(`target ${t.target_id} registered in session ${t.session_id} (${t.endpoints.join(', ')}${t.metrics_path})`);
   if (result.wait) {
     if (result.wait.satisfied) print(`up after ${(result.wait.waited_ms / 1000).toFixed(1)} s`);
     else {
@@ -49,18 +52,48 @@ function report(cmd: Command, result: { target: TargetWithHealth; wait: WaitResu
 export function registerTargetCommands(program: Command): void {
   program
     .command('service-register')
-    .description('Register a service endpoint in a session (seed form)')
+    .description('Register a service in a session: by metrics URL (--endpoint), or by Slurm job id and port (--job-id with --port: benchmon finds the nodes and tracks the job)')
     .requiredOption('--session <id>', 'session id')
     .requiredOption('--name <name>', 'service name, e.g. vllm (becomes target_type)')
-    .requiredOption('--endpoint <url>', 'metrics URL, e.g. http://node01:8000/metrics')
-    .option('--job-id <id>', 'benchmark job id, e.g. a Slurm job id')
+    .option('--endpoint <url>', 'metrics URL, e.g. http://node01:8000/metrics')
+    .option('--port <port>', 'Slurm form: the port the service listens on, on every node of --job-id')
+    .option('--metrics-path <path>', 'Slurm form: metrics path (default /metrics)')
+    .option('--scheme <scheme>', 'Slurm form: http or https')
+    .option('--via-proxy', "Slurm form: Prometheus scrapes benchmon's /metrics/<name>/<job-id> proxy instead of the nodes")
+    .option('--job-id <id>', 'benchmark job id, e.g. a Slurm job id (required with --port)')
     .option('--job-name <name>', 'Prometheus job label (default: <name>-<job-id>, or <name>)')
     .option('--role <role>', 'client | service | exporter')
     .option('--label <k=v>', 'extra label (repeatable)', collect, [] as string[])
-    .option('--wait', 'answer only once Prometheus scrapes it')
+    .option('--wait', 'answer only once Prometheus scrapes it (a pending Slurm job: once it runs and is scraped)')
     .option('--timeout <seconds>', 'how long --wait waits', '30')
-    .action(async (opts: { session: string; name: string; endpoint: string; jobId?: string; jobName?: string; role?: Role; label: string[]; wait?: boolean; timeout: string }, cmd: Command) => {
-      const ep = splitEndpoint(opts.endpoint);
+    .action(async (opts: {
+      session: string; name: string; endpoint?: string; port?: string; metricsPath?: string; scheme?: 'http' | 'https'; viaProxy?: boolean; jobId?: string;
+      jobName?: string; role?: Role; label: string[]; wait?: boolean; timeout: string;
+    }, cmd: Command) => {
+      if (opts.endpoint !== undefined && opts.port !== undefined) throw new UsageError('give --endpoint (a metrics URL) or --port with --job-id (a Slurm job), not both');
+      if (opts.endpoint === undefined && opts.port === undefined) throw new UsageError('give --endpoint <url>, or --job-id <slurm job id> with --port <port>');
+      const wait = opts.wait ? { up: true as const, timeoutSeconds: Number(opts.timeout) } : undefined;
+      if (opts.port !== undefined) {
+        if (!opts.jobId) throw new UsageError('--port registers a Slurm job: give its id with --job-id');
+        if (!/^\d+$/.test(opts.port)) throw new UsageError(`--port ${JSON.stringify(opts.port)}: expected a number 1-65535`);
+        const body: RegisterTargetBody = {
+          target_type: opts.name,
+          ...(opts.role ? { role: opts.role } : {}),
+          ...(opts.label.length ? { labels: parseLabels(opts.label) } : {}),
+          ...(opts.viaProxy ? { via_proxy: true } : {}),
+          slurm: {
+            job_id: opts.jobId,
+            port: Number(opts.port),
+            ...(opts.metricsPath ? { metrics_path: opts.metricsPath } : {}),
+            ...(opts.scheme ? { scheme: opts.scheme } : {}),
+            ...(opts.jobName ? { job_name: opts.jobName } : {}),
+          },
+        };
+        report(cmd, await clientFor(cmd).registerTarget(opts.session, body, wait));
+        return;
+      }
+      if (opts.viaProxy || opts.metricsPath || opts.scheme) throw new UsageError('--via-proxy, --metrics-path and --scheme belong to the Slurm form (--job-id with --port); put path and scheme in --endpoint');
+      const ep = splitEndpoint(opts.endpoint!);
       const body: RegisterTargetBody = {
         target_type: opts.name,
         ...(opts.jobId ? { job_id: opts.jobId } : {}),
@@ -73,7 +106,7 @@ export function registerTargetCommands(program: Command): void {
           ...(opts.label.length ? { labels: parseLabels(opts.label) } : {}),
         },
       };
-      report(cmd, await clientFor(cmd).registerTarget(opts.session, body, opts.wait ? { up: true, timeoutSeconds: Number(opts.timeout) } : undefined));
+      report(cmd, await clientFor(cmd).registerTarget(opts.session, body, wait));
     });
 
   program

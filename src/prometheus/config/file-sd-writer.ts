@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { atomicWriteFile } from '../../fs/atomic-write.js';
 import type { Session, Target } from '../../sessions/model.js';
-import { FILE_SD_DIR, FILE_SD_SHARDS, shardFileName, shardOf, targetGroup } from './render.js';
+import { FILE_SD_DIR, FILE_SD_SHARDS, shardFileName, shardOf, targetGroups, type TargetGroupOptions } from './render.js';
 
 export interface FileSdSource {
   getSession(id: string): Session | undefined;
@@ -23,7 +23,7 @@ export class FileSdWriter {
   /** Number of shard files written; benchmarks read it to show coalescing. */
   writes = 0;
 
-  constructor(private readonly configDir: string, private readonly source: FileSdSource) {}
+  constructor(private readonly configDir: string, private readonly source: FileSdSource, private readonly groupOptions: TargetGroupOptions = {}) {}
 
   sessionDir(sessionId: string): string {
     return path.join(this.configDir, FILE_SD_DIR, sessionId);
@@ -73,7 +73,7 @@ export class FileSdWriter {
     await fs.mkdir(dir, { recursive: true });
     for (const shard of shards) {
       const file = path.join(dir, shardFileName(shard));
-      const groups = this.source.listTargetsInShard(sessionId, shard).map((t) => targetGroup(t, session));
+      const groups = this.source.listTargetsInShard(sessionId, shard).flatMap((t) => targetGroups(t, session, this.groupOptions));
       if (groups.length > 0) await atomicWriteFile(file, JSON.stringify(groups));
       else await fs.rm(file, { force: true });
       this.writes++;

@@ -76,6 +76,48 @@ export function configChecksum(content: string): string {
 
 export interface FileSdGroup { targets: string[]; labels: Record<string, string> }
 
+/** Where Prometheus reaches benchmon's metrics proxy (from SERVER_API_URL). */
+export interface ProxyAddress { address: string; scheme: 'http' | 'https' }
+
+export interface TargetGroupOptions { proxy?: ProxyAddress }
+
+/** `http://host:8002` → `{address: 'host:8002', scheme: 'http'}`. */
+export function proxyAddressOf(serverApiUrl: string): ProxyAddress {
+  const u = new URL(serverApiUrl);
+  const scheme = u.protocol === 'https:' ? 'https' : 'http';
+  return { address: `${u.hostname}:${u.port || (scheme === 'https' ? '443' : '80')}`, scheme };
+}
+
+/** The path of the metrics proxy for one service of one Slurm job. */
+export function proxyMetricsPath(targetType: string, slurmJobId: string): string {
+  return `/metrics/${targetType}/${slurmJobId}`;
+}
+
+/**
+ * The file_sd target groups of one registered target. A plain target is one group; a Slurm
+ * target is one group per node it runs on (each with its `node` label), none while its job is
+ * pending or after it ended. With via_proxy the group points at benchmon's proxy, keeping the
+ * node's endpoint as `instance`, so health and series look the same as when scraped directly.
+ */
+export function targetGroups(target: Target, session: Session, options: TargetGroupOptions = {}): FileSdGroup[] {
+  const slurm = target.slurm;
+  if (!slurm) return [targetGroup(target, session)];
+  const base = targetGroup(target, session).labels;
+  base.slurm_job_id = slurm.job_id;
+  return target.endpoints.map((endpoint) => {
+    const node = slurm.nodes.find((n) => n.endpoint === endpoint)?.node ?? endpoint.replace(/:\d+$/, '');
+    const labels: Record<string, string> = { ...base, node };
+    if (target.via_proxy && options.proxy) {
+      labels.instance = endpoint;
+      labels.__metrics_path__ = proxyMetricsPath(target.target_type, slurm.job_id);
+      labels.__scheme__ = options.proxy.scheme;
+      labels.__param_node = node;
+      return { targets: [options.proxy.address], labels };
+    }
+    return { targets: [endpoint], labels };
+  });
+}
+
 /** The file_sd target group of one registered target. benchmon's labels win over user labels. */
 export function targetGroup(target: Target, session: Session): FileSdGroup {
   const timeout = minDuration(target.scrape_timeout, target.scrape_interval);
