@@ -35,13 +35,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { backfill, seriesPerSecond, type BackfillReport, type DataSpec } from './collect-data.js';
 import type { RunArgs, RunReport } from './collect-run.js';
+import { freePort } from '../src/net/free-port.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -148,16 +148,6 @@ function promCpuMs(): number {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function startPrometheus(dataDir: string, dir: string): Promise<{ url: string; version: string; startMs: number }> {
   const configFile = path.join(dir, 'prometheus.yml');

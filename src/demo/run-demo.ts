@@ -8,7 +8,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -18,6 +17,7 @@ import { BenchmonError } from '../errors.js';
 import { findExecutable } from '../prometheus/config/promtool.js';
 import { startBenchmon, type RunningBenchmon } from '../server.js';
 import { loadSettings } from '../settings/settings.js';
+import { freePort } from '../net/free-port.js';
 
 export interface DemoOptions {
   durationMs: number;
@@ -48,16 +48,6 @@ interface EmulatorModule {
   }>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

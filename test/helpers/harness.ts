@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,9 @@ import pino from 'pino';
 import { BenchmonClient } from '../../src/client/api-client.js';
 import { startBenchmon, type RunningBenchmon } from '../../src/server.js';
 import { loadSettings, type Settings } from '../../src/settings/settings.js';
+import { freePort } from '../../src/net/free-port.js';
+
+export { freePort };
 
 /** Repository root, from dist/test/helpers or test/helpers. */
 export const REPO_ROOT = (() => {
@@ -22,16 +24,6 @@ export const REPO_ROOT = (() => {
 
 export const BENCHMON_BIN = path.join(REPO_ROOT, 'bin', 'benchmon.js');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export function tempDir(prefix = 'benchmon-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
