@@ -8,13 +8,18 @@ import path from 'node:path';
 
 let counter = 0;
 
-export function tempPathFor(file: string): string {
+/** tempDir: where the temp file goes (same filesystem as file); by default beside the file. */
+export function tempPathFor(file: string, tempDir: string = path.dirname(file)): string {
   counter = (counter + 1) % 1_000_000;
-  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${counter}`);
+  return path.join(tempDir, `.${path.basename(file)}.tmp-${process.pid}-${counter}`);
 }
 
-export async function atomicWriteFile(file: string, content: string | Uint8Array): Promise<void> {
-  const tmp = tempPathFor(file);
+/**
+ * tempDir matters for watched directories: Prometheus's file_sd re-reads every file of a
+ * directory on any event in it, so a temp file written there costs it extra full scans.
+ */
+export async function atomicWriteFile(file: string, content: string | Uint8Array, tempDir?: string): Promise<void> {
+  const tmp = tempPathFor(file, tempDir);
   try {
     await fs.writeFile(tmp, content);
     await fs.rename(tmp, file);
