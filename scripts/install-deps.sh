@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what benchmon and its tests need on Debian 12: Prometheus (with promtool), node_exporter,
-# pushgateway, and the load generators wrk and hey from Debian's archive, when missing. Needs root (or sudo) for apt.
+# pushgateway, the load generators wrk and hey, and Chromium (browser tests) from Debian's archive, when missing. Needs root (or sudo) for apt.
 set -euo pipefail
 
 need=()
@@ -10,6 +10,8 @@ command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-ex
 command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v hey >/dev/null 2>&1 || need+=(hey)
+# Browser tests of the web UI and report.html drive Debian's Chromium through playwright-core (never a download).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ "${#need[@]}" -gt 0 ]; then
   SUDO=""
