@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, doc: 'The route does not exist.' },
   SESSION_NOT_FOUND: { status: 404, doc: 'No session with that id.' },
   TARGET_NOT_FOUND: { status: 404, doc: 'No target with that id in the session.' },
+  COLLECTION_NOT_FOUND: { status: 404, doc: 'No collection with that id (details.collection_id names it).' },
   SESSION_EXISTS: { status: 409, doc: 'A session with that id already exists.' },
   DUPLICATE_JOB_NAME: { status: 409, doc: 'The session already has a target with that job_name.' },
   UNPROCESSABLE: { status: 422, doc: 'The request is well-formed but cannot be carried out (e.g. a bad time window).' },

@@ -19,6 +19,8 @@ import { KPI_METHODS, type KpiMethod } from '../collect/recipes/schema.js';
 import type { QueryPurpose } from '../collect/collector.js';
 
 export const MANIFEST_SCHEMA_VERSION = 1;
+/** Collection ids as benchmon makes them: `<UTC time>-<8 hex>` (they also name directories). */
+export const COLLECTION_ID_PATTERN = '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$';
 export const MANIFEST_SCHEMA_ID = 'https://benchmon.dev/schemas/manifest-v1.json';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -155,7 +157,7 @@ export const ManifestSchema = Type.Object(
   {
     schema_version: Type.Literal(MANIFEST_SCHEMA_VERSION),
     benchmon_version: Type.String(),
-    collection_id: Type.String({ pattern: '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$' }),
+    collection_id: Type.String({ pattern: COLLECTION_ID_PATTERN }),
     created_at: DateTime,
     collection: Type.Object(
       { started_at: DateTime, finished_at: DateTime, duration_ms: Type.Number({ minimum: 0 }) },

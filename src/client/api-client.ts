@@ -7,6 +7,7 @@ import type { PrometheusHealth, SessionStatus, WaitResult } from '../sessions/mo
 import type { QueryResult, TargetsResult } from '../prometheus/client.js';
 import type { CollectRequestBody, CollectionSummary } from '../collect/run-collection.js';
 import type { CollectProgress } from '../collect/collector.js';
+import type { Manifest } from '../artifacts/manifest.js';
 import type { ExporterView } from '../slurm/exporter-manager.js';
 import type { StartExporterBody } from '../slurm/exporters.js';
 
@@ -170,6 +171,10 @@ export class BenchmonClient {
 
   listCollections(sessionId: string): Promise<{ collections: Array<CollectionSummary & { manifest_content: unknown; manifest_error: string | null }> }> {
     return this.call('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}/collections`);
+  }
+
+  getCollection(collectionId: string): Promise<CollectionSummary & { manifest_content: Manifest }> {
+    return this.call('GET', `/api/v1/collections/${encodeURIComponent(collectionId)}`);
   }
 
   reload(): Promise<{ reloaded: true; checksum: string; changed: boolean }> {

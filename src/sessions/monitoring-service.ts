@@ -18,6 +18,7 @@ import { ExternalRuntime } from '../prometheus/runtime/external.js';
 import { runCollection, type CollectRequestBody, type CollectionSummary } from '../collect/run-collection.js';
 import type { CollectProgress } from '../collect/collector.js';
 import { readCollectionManifest } from '../artifacts/read-collection.js';
+import type { Manifest } from '../artifacts/manifest.js';
 import { configChecksum } from '../prometheus/config/render.js';
 import { LocalRuntime } from '../prometheus/runtime/local.js';
 import { SlurmRuntime } from '../prometheus/runtime/slurm.js';
@@ -292,6 +293,13 @@ export class MonitoringService {
         }
       }),
     );
+  }
+
+  /** One collection by id, with its manifest read back (and checked) from disk. */
+  async getCollection(collectionId: string): Promise<CollectionSummary & { manifest_content: Manifest }> {
+    const c = this.store.getCollection<CollectionSummary>(collectionId);
+    if (c === undefined) throw new BenchmonError('COLLECTION_NOT_FOUND', `no collection ${collectionId}`, { details: { collection_id: collectionId } });
+    return { ...c, manifest_content: await readCollectionManifest(c.directory) };
   }
 
   async targetsWithHealth(sessionId: string): Promise<{ targets: TargetWithHealth[]; error: string | null }> {

@@ -122,6 +122,7 @@ export class StateStore {
          VALUES (@id, @session_id, @created_at, @start_time, @end_time, @step, @recipe, @output_dir, @summary)`,
       ),
       listCollections: this.db.prepare<[string], { summary: string }>('SELECT summary FROM collections WHERE session_id = ? ORDER BY created_at, id'),
+      getCollection: this.db.prepare<[string], { summary: string }>('SELECT summary FROM collections WHERE id = ?'),
       insertRevision: this.db.prepare('INSERT INTO config_revisions (checksum, content, applied_at, outcome, reason) VALUES (?, ?, ?, ?, ?)'),
       lastApplied: this.db.prepare<[], ConfigRevision>("SELECT * FROM config_revisions WHERE outcome = 'applied' ORDER BY id DESC LIMIT 1"),
     };
@@ -246,6 +247,12 @@ export class StateStore {
   /** A finished collection; `summary` is what the collect answer carried (KPIs, directory, files). */
   insertCollection(c: { id: string; session_id: string; start_time: string; end_time: string; step: string; recipe: string; output_dir: string; summary: unknown }): void {
     this.stmts.insertCollection.run({ ...c, created_at: new Date().toISOString(), summary: JSON.stringify(c.summary) });
+  }
+
+  /** One collection's summary by its id (collection ids are unique across sessions). */
+  getCollection<T>(id: string): T | undefined {
+    const row = this.stmts.getCollection.get(id);
+    return row === undefined ? undefined : (JSON.parse(row.summary) as T);
   }
 
   listCollections<T>(sessionId: string): T[] {

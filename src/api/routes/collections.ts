@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { COLLECTION_ID_PATTERN } from '../../artifacts/manifest.js';
 import { BenchmonError } from '../../errors.js';
 import { DURATION_PATTERN } from '../../prometheus/duration.js';
 import type { MonitoringService } from '../../sessions/monitoring-service.js';
@@ -28,6 +29,8 @@ const CollectQuery = Type.Object(
   { progress: Type.Optional(Type.Literal('ndjson', { description: 'Stream progress lines, then the result, as application/x-ndjson' })) },
   { additionalProperties: false },
 );
+
+export const CollectionParams = Type.Object({ collection_id: Type.String({ pattern: COLLECTION_ID_PATTERN, description: 'A collection id, e.g. 20261129T090000Z-1a2b3c4d' }) });
 
 function line(value: unknown): string {
   return `${JSON.stringify(value)}\n`;
@@ -76,4 +79,13 @@ export const collectionRoutes: FastifyPluginAsyncTypebox<{ service: MonitoringSe
   app.get('/api/v1/sessions/:session_id/collections', {
     schema: { tags: ['collections'], summary: 'Past collections of the session with their manifests', params: SessionParams, response: { 200: Type.Unknown(), ...errors } },
   }, async (request) => ({ collections: await service.listCollections(request.params.session_id) }));
+
+  app.get('/api/v1/collections/:collection_id', {
+    schema: {
+      tags: ['collections'],
+      summary: 'One collection by id: its summary and its manifest (KPIs, window, recipe, targets, files)',
+      params: CollectionParams,
+      response: { 200: Type.Unknown(), ...errors },
+    },
+  }, async (request) => service.getCollection(request.params.collection_id));
 };
