@@ -37,6 +37,7 @@ import type { SelfMetrics } from '../api/self-metrics.js';
 import type { CreateSessionBody, RegisterTargetBody, Session, Target, TargetWithHealth } from './model.js';
 import { Registry } from './registry.js';
 import { TargetHealth } from './target-health.js';
+import { UpWatch } from './up-watch.js';
 
 export interface SessionStatus {
   session: Session;
@@ -76,6 +77,7 @@ export class MonitoringService {
   readonly exporters: ExporterManager;
   readonly metricsProxy: MetricsProxy;
   private readonly health: TargetHealth;
+  private readonly upWatch: UpWatch;
   private exportersResumed: Promise<void> = Promise.resolve();
   private readonly configDir: string;
 
@@ -112,6 +114,7 @@ export class MonitoringService {
     });
     this.metricsProxy = new MetricsProxy(this.store, parseDuration(settings.PROXY_TIMEOUT)!);
     this.health = new TargetHealth(this.client);
+    this.upWatch = new UpWatch(this.client);
     this.applier = new ConfigApplier({
       configPath: settings.PROMETHEUS_CONFIG_PATH,
       promtoolBin: settings.PROMTOOL_BIN,
@@ -334,7 +337,7 @@ export class MonitoringService {
       // A Slurm target changes while waiting: a PENDING job gets its endpoints when it starts.
       const current = target.slurm ? this.store.getTarget(target.session_id, target.target_id) ?? target : target;
       try {
-        last = TargetHealth.withHealth(current, TargetHealth.index(await this.health.activeTargets(target.session_id)));
+        last = TargetHealth.withUpStates(current, await this.upWatch.next(target.session_id, current.job_name));
       } catch (err) {
         last = { ...current, health: 'pending', endpoints_health: [] };
         this.logger.warn({ err: describeError(err) }, 'could not read target health while waiting for up');
@@ -343,7 +346,12 @@ export class MonitoringService {
       const pending = slurmWaiting ?? (last.endpoints_health.length === 0 ? current.endpoints : last.endpoints_health.filter((e) => e.health !== 'up').map((e) => e.endpoint));
       const waited = Date.now() - started;
       const ended = current.slurm?.phase === 'ended';
-      if (pending.length === 0 || ended || waited >= timeoutMs) return { target: last, wait: { satisfied: pending.length === 0, waited_ms: waited, pending } };
+      if (pending.length === 0 || ended) return { target: last, wait: { satisfied: pending.length === 0, waited_ms: waited, pending } };
+      if (waited >= timeoutMs) {
+        // Timed out: one look at Prometheus's targets API says why (last_error) — worth its cost once.
+        const why = await this.health.activeTargets(target.session_id).then((a) => TargetHealth.withHealth(current, TargetHealth.index(a)), () => last);
+        return { target: why, wait: { satisfied: false, waited_ms: waited, pending } };
+      }
       await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, timeoutMs - waited))));
     }
   }

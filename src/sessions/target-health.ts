@@ -5,6 +5,7 @@
 import type { ActiveTarget, PrometheusClient } from '../prometheus/client.js';
 import { sessionJobName } from '../prometheus/config/render.js';
 import type { EndpointHealth, Target, TargetWithHealth } from './model.js';
+import type { UpState } from './up-watch.js';
 
 const CACHE_MS = 400;
 
@@ -46,6 +47,20 @@ export class TargetHealth {
         scrape_url: a.scrapeUrl,
       };
     });
+    return TargetHealth.combine(target, endpoints_health);
+  }
+
+  /** The same from the `up` series (what `?wait=up` polls); last_error and scrape_url are not in them. */
+  static withUpStates(target: Target, byInstance: Map<string, UpState>): TargetWithHealth {
+    const endpoints_health: EndpointHealth[] = target.endpoints.map((endpoint) => {
+      const s = byInstance.get(endpoint);
+      if (!s) return { endpoint, health: 'pending', last_scrape: null, last_scrape_duration_seconds: null, last_error: null, scrape_url: null };
+      return { endpoint, health: s.up === 1 ? 'up' : 'down', last_scrape: s.lastScrape, last_scrape_duration_seconds: s.lastScrapeDurationSeconds, last_error: null, scrape_url: null };
+    });
+    return TargetHealth.combine(target, endpoints_health);
+  }
+
+  private static combine(target: Target, endpoints_health: EndpointHealth[]): TargetWithHealth {
     const states = new Set(endpoints_health.map((e) => e.health));
     const health: TargetWithHealth['health'] = states.size === 1 ? [...states][0]! : states.has('up') ? 'partial' : states.has('down') ? 'down' : 'pending';
     // A Slurm target whose job ended has no endpoints left; its slurm.state says how the job ended.

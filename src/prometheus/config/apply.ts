@@ -48,6 +48,9 @@ function deferred(): Deferred {
   return { promise, resolve, reject, force: false };
 }
 
+/** Reads of reloadConfigSuccess after a 2xx reload before the 2xx is taken as the answer. */
+const VERIFY_ATTEMPTS = 3;
+
 export class ConfigApplier {
   private running: Promise<void> | undefined;
   private queued: Deferred | undefined;
@@ -145,9 +148,24 @@ export class ConfigApplier {
 
   private async reloadAndVerify(): Promise<void> {
     await this.opts.client.reloadConfig();
-    if (!(await this.opts.client.lastReloadSuccessful())) {
-      throw new BenchmonError('PROM_RELOAD_FAILED', 'Prometheus reports prometheus_config_last_reload_successful = 0');
+    // /-/reload answers 2xx only after Prometheus applied the config; reloadConfigSuccess confirms
+    // it. A Prometheus busy with 10,000 targets can take longer than a call's timeout to answer
+    // runtimeinfo (bench/register): that is not a rejection, so it is asked again, and if it never
+    // answers the 2xx stands (logged). Only a reported failure rolls back.
+    let unreadable: unknown;
+    for (let attempt = 0; attempt < VERIFY_ATTEMPTS; attempt++) {
+      let ok: boolean;
+      try {
+        ok = await this.opts.client.lastReloadSuccessful();
+      } catch (err) {
+        unreadable = err;
+        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+        continue;
+      }
+      if (!ok) throw new BenchmonError('PROM_RELOAD_FAILED', 'Prometheus reports prometheus_config_last_reload_successful = 0');
+      return;
     }
+    this.opts.logger.warn({ err: describeError(unreadable) }, 'reload answered 2xx but its success could not be confirmed from runtimeinfo');
   }
 
   private async rollback(reason: string): Promise<void> {
