@@ -1,8 +1,14 @@
 /**
  * Writes a session's file_sd shards. Concurrent registrations coalesce: every change marks its
- * shard dirty and waits for the next flush, and one flush writes each dirty shard once, from
+ * target dirty and waits for the next flush, and one flush writes each dirty shard once, from
  * the store's current state, temp + rename. A caller's promise resolves only after the flush
  * that contains its change is on disk.
+ *
+ * Each target's rendered JSON is kept per shard, so a flush re-renders only the targets that
+ * changed and joins strings: reading and rendering a whole 156-target shard (10,000 targets in a
+ * session) cost 2.6 ms of a 3.0 ms registration, measured in-process, against 0.4 ms with one
+ * target. The cache is filled from the store on a shard's first write and dropped on any failed
+ * write, so the file is always what the store holds.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -12,16 +18,21 @@ import { FILE_SD_DIR, FILE_SD_SHARDS, shardFileName, shardOf, targetGroups, type
 
 export interface FileSdSource {
   getSession(id: string): Session | undefined;
+  getTarget(sessionId: string, targetId: string): Target | undefined;
   listTargetsInShard(sessionId: string, shard: number): Target[];
 }
 
 /** Session ids cannot start with a dot, so this never names a session directory. */
 const STAGING_DIR = '.staging';
 
-interface Pending { shards: Set<number>; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> }
+/** Per dirty shard: the targets that changed, or 'all' (read the whole shard from the store). */
+type DirtyShards = Map<number, Set<string> | 'all'>;
+interface Pending { shards: DirtyShards; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> }
 
 export class FileSdWriter {
   private readonly pending = new Map<string, Pending>();
+  /** session → shard → target id → the target's groups as JSON (without the enclosing brackets). */
+  private readonly rendered = new Map<string, Map<number, Map<string, string>>>();
   private flushing: Promise<void> | undefined;
   /** Number of shard files written; benchmarks read it to show coalescing. */
   writes = 0;
@@ -34,16 +45,21 @@ export class FileSdWriter {
 
   /** Mark the shard holding targetId as changed and resolve once it has been rewritten. */
   markChanged(sessionId: string, targetId: string): Promise<void> {
-    return this.enqueue(sessionId, [shardOf(targetId)]);
+    return this.enqueue(sessionId, [[shardOf(targetId), targetId]]);
   }
 
-  private enqueue(sessionId: string, shards: number[]): Promise<void> {
+  private enqueue(sessionId: string, changes: Array<[number, string | 'all']>): Promise<void> {
     let p = this.pending.get(sessionId);
     if (!p) {
-      p = { shards: new Set(), waiters: [] };
+      p = { shards: new Map(), waiters: [] };
       this.pending.set(sessionId, p);
     }
-    for (const s of shards) p.shards.add(s);
+    for (const [shard, what] of changes) {
+      const dirty = p.shards.get(shard);
+      if (what === 'all' || dirty === 'all') p.shards.set(shard, 'all');
+      else if (dirty) dirty.add(what);
+      else p.shards.set(shard, new Set([what]));
+    }
     const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
     this.scheduleFlush();
     return done;
@@ -69,19 +85,38 @@ export class FileSdWriter {
     if (this.pending.size > 0) this.scheduleFlush();
   }
 
-  private async writeShards(sessionId: string, shards: Set<number>): Promise<void> {
+  private async writeShards(sessionId: string, shards: DirtyShards): Promise<void> {
     const session = this.source.getSession(sessionId);
     const dir = this.sessionDir(sessionId);
     if (!session) return; // deleted meanwhile: removeSession took care of its files
     await fs.mkdir(dir, { recursive: true });
-    for (const shard of shards) {
+    let bySession = this.rendered.get(sessionId);
+    if (!bySession) this.rendered.set(sessionId, (bySession = new Map()));
+    for (const [shard, changed] of shards) {
       const file = path.join(dir, shardFileName(shard));
-      const groups = this.source.listTargetsInShard(sessionId, shard).flatMap((t) => targetGroups(t, session, this.groupOptions));
-      // The temp file is written outside the watched directory: measured with 10,000 targets,
-      // a temp file beside the shard made Prometheus rescan the session ~4 times per write
-      // (bench/file-sd-pattern).
-      if (groups.length > 0) await atomicWriteFile(file, JSON.stringify(groups), await this.stagingDir());
-      else await fs.rm(file, { force: true });
+      const render = (t: Target): string => JSON.stringify(targetGroups(t, session, this.groupOptions)).slice(1, -1);
+      let cached = bySession.get(shard);
+      if (!cached || changed === 'all') {
+        cached = new Map(this.source.listTargetsInShard(sessionId, shard).map((t) => [t.target_id, render(t)]));
+        bySession.set(shard, cached);
+      } else {
+        for (const id of changed) {
+          const t = this.source.getTarget(sessionId, id);
+          if (t) cached.set(id, render(t));
+          else cached.delete(id);
+        }
+      }
+      const parts = [...cached.values()].filter((g) => g !== ''); // a Slurm target without endpoints has no group
+      try {
+        // The temp file is written outside the watched directory: measured with 10,000 targets,
+        // a temp file beside the shard made Prometheus rescan the session ~4 times per write
+        // (bench/file-sd-pattern).
+        if (parts.length > 0) await atomicWriteFile(file, `[${parts.join(',')}]`, await this.stagingDir());
+        else await fs.rm(file, { force: true });
+      } catch (err) {
+        bySession.delete(shard); // the next write reads the shard from the store again
+        throw err;
+      }
       this.writes++;
     }
   }
@@ -90,9 +125,9 @@ export class FileSdWriter {
   async rewriteSession(sessionId: string): Promise<void> {
     const dir = this.sessionDir(sessionId);
     await fs.mkdir(dir, { recursive: true });
-    const all = new Set<number>();
-    for (let i = 0; i < FILE_SD_SHARDS; i++) all.add(i);
-    await this.enqueue(sessionId, [...all]);
+    const all: Array<[number, 'all']> = [];
+    for (let i = 0; i < FILE_SD_SHARDS; i++) all.push([i, 'all']);
+    await this.enqueue(sessionId, all);
     for (const name of await fs.readdir(dir)) {
       if (!/^shard-\d\d\.json$/.test(name)) await fs.rm(path.join(dir, name), { force: true });
     }
@@ -103,6 +138,7 @@ export class FileSdWriter {
   }
 
   async removeSession(sessionId: string): Promise<void> {
+    this.rendered.delete(sessionId);
     await fs.rm(this.sessionDir(sessionId), { recursive: true, force: true });
   }
 
