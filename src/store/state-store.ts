@@ -110,7 +110,7 @@ export class StateStore {
       setExporterState: this.db.prepare('UPDATE exporters SET state = ? WHERE id = ?'),
       deleteExporter: this.db.prepare('DELETE FROM exporters WHERE id = ?'),
       listShard: this.db.prepare<[string, number], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND shard = ? ORDER BY created_at, target_id'),
-      unsharded: this.db.prepare<[], { session_id: string; target_id: string }>('SELECT session_id, target_id FROM targets WHERE shard < 0'),
+      unsharded: this.db.prepare<[number], { session_id: string; target_id: string }>('SELECT session_id, target_id FROM targets WHERE shard < 0 OR shard >= ?'),
       setShard: this.db.prepare('UPDATE targets SET shard = ? WHERE session_id = ? AND target_id = ?'),
       getTarget: this.db.prepare<[string, string], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND target_id = ?'),
       getTargetByJobName: this.db.prepare<[string, string], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND job_name = ?'),
@@ -215,10 +215,10 @@ export class StateStore {
     return this.stmts.listShard.all(sessionId, shard).map(toTarget);
   }
 
-  /** Give rows stored before shards existed their shard number. */
-  assignShards(shardOf: (targetId: string) => number): void {
+  /** Give rows stored before shards existed, or under a larger shard count (64 before 0.1), their shard number. */
+  assignShards(shardOf: (targetId: string) => number, shards: number): void {
     this.db.transaction(() => {
-      for (const r of this.stmts.unsharded.all()) this.stmts.setShard.run(shardOf(r.target_id), r.session_id, r.target_id);
+      for (const r of this.stmts.unsharded.all(shards)) this.stmts.setShard.run(shardOf(r.target_id), r.session_id, r.target_id);
     })();
   }
 

@@ -96,4 +96,28 @@ describe('FileSdWriter', () => {
     assert.deepEqual([...onDisk(writer).entries()], [['t0', ['127.0.0.1:1234']]]);
     store.close();
   });
+
+  it('a state directory written with 64 shards is re-sharded at start-up and its old files removed', async () => {
+    const store = new StateStore(path.join(dir, 'state-64.db'));
+    const writer = new FileSdWriter(path.join(dir, 'config-64'), store);
+    store.insertSession({ session_id: 's1', labels: {}, scrape_interval: '5s', created_at: new Date().toISOString() });
+    await writer.ensureSessionDir('s1');
+    // As the previous version left them: shard numbers up to 63, and a file per shard.
+    for (let i = 0; i < 40; i++) {
+      const t = target(`old${i}`, `127.0.0.1:${20000 + i}`);
+      store.insertTarget(t, 8 + i);
+      fs.writeFileSync(path.join(writer.sessionDir('s1'), `shard-${8 + i}.json`), '[]');
+    }
+    store.assignShards(shardOf, FILE_SD_SHARDS); // what start-up does
+    await writer.rewriteSession('s1');
+    assert.deepEqual(onDisk(writer), fromStore(store));
+    assert.equal(onDisk(writer).size, 40);
+    const files = fs.readdirSync(writer.sessionDir('s1'));
+    assert.ok(files.every((f) => Number(/^shard-(\d+)\.json$/.exec(f)?.[1]) < FILE_SD_SHARDS), `left behind: ${files.join(' ')}`);
+    // And the next change to one of them rewrites the right file.
+    store.deleteTarget('s1', 'old5');
+    await writer.markChanged('s1', 'old5');
+    assert.equal(onDisk(writer).has('old5'), false);
+    store.close();
+  });
 });

@@ -137,8 +137,15 @@ export function targetGroup(target: Target, session: Session): FileSdGroup {
   return { targets: target.endpoints, labels };
 }
 
-/** Shard count per session: a registration rewrites only its shard, so its cost does not grow with the session. */
-export const FILE_SD_SHARDS = 64;
+/**
+ * File_sd files per session. A registration rewrites only its file (from rendered JSON kept in
+ * memory, see file-sd-writer.ts), but every rename is one inotify event, and Prometheus re-reads
+ * every file of the session on every event (discovery/file/file.go): 0.3-0.8 s per event with
+ * 10,000 targets. A flush of concurrent registrations writes each of its dirty files, so with 64
+ * files a bulk registration queued minutes of rescans (bench/register); 8 bound it to 8 events
+ * per flush while a file of a 10,000-target session stays ~300 KB.
+ */
+export const FILE_SD_SHARDS = 8;
 
 export function shardOf(targetId: string): number {
   // FNV-1a: stable across runs and processes, so a target always lives in the same file.
