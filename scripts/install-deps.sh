@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what benchmon and its tests need on Debian 12: Prometheus (with promtool), node_exporter,
-# pushgateway, the load generators wrk and hey, and Chromium (browser tests) from Debian's archive, when missing. Needs root (or sudo) for apt.
+# pushgateway, the load generators wrk and hey, and with --for-tests Chromium (browser tests) from Debian's archive, when missing. Needs root (or sudo) for apt.
 set -euo pipefail
 
 need=()
@@ -10,8 +10,11 @@ command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-ex
 command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v hey >/dev/null 2>&1 || need+=(hey)
-# Browser tests of the web UI and report.html drive Debian's Chromium through playwright-core (never a download).
-[ -x /usr/bin/chromium ] || need+=(chromium)
+# Browser tests of the web UI and report.html drive Debian's Chromium through playwright-core (never a
+# download); only the tests need it, so only `--for-tests` installs it (.ci/run, README "Test it").
+if [ "${1:-}" = "--for-tests" ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+fi
 
 if [ "${#need[@]}" -gt 0 ]; then
   SUDO=""

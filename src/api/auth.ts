@@ -1,7 +1,8 @@
 /**
  * Optional bearer token: when BENCHMON_API_TOKEN is set, every /api route needs
  * `Authorization: Bearer <token>`; /health, /ready, /metrics, the metrics proxy /metrics/{service}/{job_id}
- * (Prometheus scrapes both without a token) and the docs stay open.
+ * (Prometheus scrapes both without a token) and the docs stay open. So do the web UI's page and files
+ * (`/`, `/ui/*`): they hold no data, and the page asks for the token when the API answers 401.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';

@@ -12,12 +12,16 @@ import { BENCHMON_VERSION } from '../version.js';
 import { installTokenGuard } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { collectionRoutes } from './routes/collections.js';
+import { collectionDataRoutes } from './routes/collection-data.js';
+import { webUiRoutes } from '../web/ui-routes.js';
+import { phaseRoutes } from './routes/phases.js';
 import { prometheusRoutes } from './routes/prometheus.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
 import { targetRoutes } from './routes/targets.js';
 import { exporterRoutes } from './routes/exporters.js';
 import { proxyRoutes } from './routes/proxy.js';
+import { compareRoutes } from './routes/compare.js';
 
 export async function buildApp(service: MonitoringService, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -51,5 +55,9 @@ export async function buildApp(service: MonitoringService, logger: Logger): Prom
   await app.register(proxyRoutes, { service });
   await app.register(prometheusRoutes, { service });
   await app.register(collectionRoutes, { service });
+  await app.register(collectionDataRoutes, { service });
+  await app.register(webUiRoutes);
+  await app.register(phaseRoutes, { service });
+  await app.register(compareRoutes, { service });
   return app;
 }

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { createManifestAjv, manifestJsonSchemaText, manifestProblems, manifestSchemaPath } from './manifest.js';
 import { buildManifest } from './write-collection.js';
 import { syntheticCollection } from './testing/synthetic-collection.js';
+import { planWindow } from '../collect/window.js';
 
 const inputs = { artifactsRoot: '/unused', sessionLabels: { team: 'perf' }, targets: [{ target_id: 't1' }], prometheusConfigSha256: null };
 const file = { name: 'metrics_summary.csv', bytes: 10, sha256: 'b'.repeat(64), media_type: 'text/csv', rows: 4 };
@@ -34,6 +35,33 @@ describe('MANIFEST.json schema', () => {
     assert.equal(manifest.window.duration, '5m');
     assert.equal(manifest.window.scrape_interval, '15s');
     assert.equal(manifest.recipe.source, 'builtin:default');
+  });
+
+  it('a collection with per-phase results has phases[] with the same KPI entries, and its phase queries are tagged', () => {
+    const result = syntheticCollection();
+    const plan = (start: string, end: string) => planWindow({ start_time: start, end_time: end }, { now: new Date('2024-05-01T11:00:00Z'), scrapeIntervalMs: 15_000 });
+    result.phases = [
+      { name: 'warmup', plan: plan('2024-05-01T10:00:00Z', '2024-05-01T10:01:00Z'), kpis: result.kpis.map((k) => ({ ...k, series_points: 0, series_null_points: 0 })), targetGaps: [] },
+      { name: 'steady', plan: plan('2024-05-01T10:01:00Z', '2024-05-01T10:05:00Z'), kpis: result.kpis.map((k) => ({ ...k, series_points: 0, series_null_points: 0 })), targetGaps: [] },
+    ];
+    result.queries.push({ ...result.queries[0]!, id: result.queries.length + 1, phase: 'warmup' });
+    const manifest = buildManifest(result, inputs, '20240501T110000Z-0123abcd', [file], new Date('2024-05-01T11:00:02Z'));
+    const validate = createManifestAjv().compile(JSON.parse(fs.readFileSync(manifestSchemaPath(), 'utf8')) as object);
+    assert.ok(validate(manifest), JSON.stringify(validate.errors));
+    assert.deepEqual(manifest.phases!.map((p) => [p.name, p.start, p.end]), [
+      ['warmup', '2024-05-01T10:00:00.000Z', '2024-05-01T10:01:00.000Z'],
+      ['steady', '2024-05-01T10:01:00.000Z', '2024-05-01T10:05:00.000Z'],
+    ]);
+    assert.deepEqual(Object.keys(manifest.phases![0]!.kpis[0]!), Object.keys(manifest.kpis[0]!));
+    assert.equal(manifest.queries.at(-1)!.phase, 'warmup');
+    // A manifest without phases has no phases key (and manifests written before phases existed stay valid).
+    assert.equal('phases' in buildManifest(syntheticCollection(), inputs, '20240501T110000Z-0123abcd', [file], new Date()), false);
+    const broken = JSON.parse(JSON.stringify(manifest)) as Record<string, any>;
+    broken.phases[1].start = 'soon';
+    delete broken.phases[0].kpis;
+    const problems = manifestProblems(broken).join('\n');
+    assert.match(problems, /\/phases\/1\/start must match format "date-time"/);
+    assert.match(problems, /\/phases\/0 must have required property 'kpis'/);
   });
 
   it('catches manifests that are wrong', () => {

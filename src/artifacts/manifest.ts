@@ -121,9 +121,22 @@ const Query = Type.Object(
     start: Nullable(DateTime),
     end: Nullable(DateTime),
     step: Nullable(Type.String()),
+    phase: Type.Optional(Type.String({ description: "Set on the queries of a phase's own KPIs (see phases)" })),
     result_series: Nullable(Type.Integer({ minimum: 0 })),
     duration_ms: Type.Number({ minimum: 0 }),
     error: Nullable(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+const PhaseEntry = Type.Object(
+  {
+    name: Type.String(),
+    start: DateTime,
+    end: DateTime,
+    kpis: Type.Array(Kpi, {
+      description: "The recipe's KPIs over the phase's window (value at the phase's end over W = the phase), same shape as the top-level kpis; series_points are 0: the time series are the whole window's",
+    }),
   },
   { additionalProperties: false },
 );
@@ -195,6 +208,7 @@ export const ManifestSchema = Type.Object(
         scrape_interval: Type.String(),
         series_window: Type.String({ description: 'Sliding window of the time-series queries' }),
         range_chunks: Type.Integer({ minimum: 1, description: 'Range queries per series (≤ 11,000 points each)' }),
+        phase: Type.Optional(Type.String({ description: 'The phase of the session the window was taken from (collect {phase})' })),
       },
       { additionalProperties: false },
     ),
@@ -208,6 +222,9 @@ export const ManifestSchema = Type.Object(
     ),
     queries: Type.Array(Query),
     kpis: Type.Array(Kpi),
+    phases: Type.Optional(Type.Array(PhaseEntry, {
+      description: 'Per-phase results, when the collection asked for them (phases of the session inside the window, e.g. warmup and steady): each phase with its own KPIs',
+    })),
     data_quality: Type.Object(
       {
         targets_down: Type.Array(Gap, { description: "Periods in the window when one of the session's targets was down or not scraped" }),
@@ -225,6 +242,7 @@ export const ManifestSchema = Type.Object(
 export type Manifest = Static<typeof ManifestSchema>;
 export type ManifestFile = Static<typeof FileEntry>;
 export type ManifestKpi = Static<typeof Kpi>;
+export type ManifestPhase = Static<typeof PhaseEntry>;
 export type ManifestGap = Static<typeof Gap>;
 export type ManifestQuality = Static<typeof Quality>;
 

@@ -29,6 +29,17 @@ describe('writeCollectionArtifacts', () => {
     assert.deepEqual(manifest.files.map((f) => [f.name, f.rows]), [['metrics_summary.csv', 4], ['timeseries.csv', 7], ['timeseries.parquet', 7]]);
   });
 
+  it('with per-phase results: the phases go into MANIFEST.json and metrics_summary.csv (rows counted), the time series stay the window\'s', async () => {
+    const result = syntheticCollection('phased');
+    result.phases = [{ name: 'steady', plan: result.plan, kpis: result.kpis, targetGaps: [] }];
+    const written = await writeCollectionArtifacts(result, inputs);
+    const csv = fs.readFileSync(path.join(written.dir, 'metrics_summary.csv'), 'utf8').split('\r\n').filter((l) => l !== '');
+    assert.ok(csv[0]!.endsWith(',phase'));
+    assert.equal(csv.filter((l) => l.endsWith(',steady')).length, 4);
+    assert.deepEqual(written.manifest.files.map((f) => [f.name, f.rows]), [['metrics_summary.csv', 8], ['timeseries.csv', 7], ['timeseries.parquet', 7]]);
+    assert.deepEqual(written.manifest.phases?.map((p) => p.name), ['steady']);
+  });
+
   it('refuses output_dir outside the root before writing anything', async () => {
     await assert.rejects(
       writeCollectionArtifacts(syntheticCollection(), { ...inputs, outputDir: '../../etc' }),

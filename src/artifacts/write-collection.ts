@@ -8,11 +8,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CollectionResult } from '../collect/collector.js';
 import type { TargetGap } from '../collect/data-quality.js';
-import type { KpiQuality, KpiValueRow } from '../collect/kpi.js';
+import type { KpiQuality, KpiResult, KpiValueRow } from '../collect/kpi.js';
 import { formatDuration } from '../prometheus/duration.js';
 import { BENCHMON_VERSION } from '../version.js';
 import { commitCollection, discardCollection, resolveCollectionParent, stageCollection } from './collection-dir.js';
-import { manifestProblems, MANIFEST_SCHEMA_VERSION, type Manifest, type ManifestFile, type ManifestGap, type ManifestQuality } from './manifest.js';
+import { manifestProblems, MANIFEST_SCHEMA_VERSION, type Manifest, type ManifestFile, type ManifestGap, type ManifestKpi, type ManifestQuality } from './manifest.js';
 import { metricsSummaryRows, renderMetricsSummaryCsv, sliceName } from './metrics-summary.js';
 import { writeTimeseriesCsv, writeTimeseriesParquet } from './timeseries.js';
 
@@ -77,6 +77,34 @@ function boundsOut(bounds: KpiValueRow['bounds']) {
   };
 }
 
+function kpiOut(k: KpiResult): ManifestKpi {
+  return {
+    name: k.name,
+    description: k.description,
+    unit: k.unit,
+    method: k.method,
+    higher_is_better: k.higher_is_better,
+    slice_by: k.slice_by,
+    query_used: k.query_used,
+    query: k.query,
+    value: k.value,
+    note: k.note,
+    ...boundsOut(k.bounds),
+    quality: qualityOut(k.quality),
+    rows: k.rows.map((r) => ({
+      scope: r.scope,
+      slice: sliceName(r, k.slice_by),
+      labels: r.labels,
+      value: r.value,
+      note: r.note,
+      ...boundsOut(r.bounds),
+      quality: qualityOut(r.quality),
+    })),
+    series_points: k.series_points,
+    series_null_points: k.series_null_points,
+  };
+}
+
 export function buildManifest(result: CollectionResult, inputs: ArtifactInputs, id: string, files: ManifestFile[], createdAt: Date): Manifest {
   const { plan, recipe } = result;
   const rowsWithoutValue = result.kpis.reduce((n, k) => n + (k.rows.length === 0 ? 1 : k.rows.filter((r) => r.value === null).length), 0);
@@ -109,6 +137,7 @@ export function buildManifest(result: CollectionResult, inputs: ArtifactInputs, 
       scrape_interval: formatDuration(plan.scrapeIntervalMs),
       series_window: plan.seriesWindow,
       range_chunks: plan.chunks.length,
+      ...(result.windowPhase === undefined ? {} : { phase: result.windowPhase }),
     },
     recipe: {
       name: recipe.name,
@@ -128,31 +157,17 @@ export function buildManifest(result: CollectionResult, inputs: ArtifactInputs, 
     },
     prometheus: { url: result.prometheus.url, version: result.prometheus.version, config_sha256: inputs.prometheusConfigSha256 },
     queries: result.queries.map((q) => ({ ...q })),
-    kpis: result.kpis.map((k) => ({
-      name: k.name,
-      description: k.description,
-      unit: k.unit,
-      method: k.method,
-      higher_is_better: k.higher_is_better,
-      slice_by: k.slice_by,
-      query_used: k.query_used,
-      query: k.query,
-      value: k.value,
-      note: k.note,
-      ...boundsOut(k.bounds),
-      quality: qualityOut(k.quality),
-      rows: k.rows.map((r) => ({
-        scope: r.scope,
-        slice: sliceName(r, k.slice_by),
-        labels: r.labels,
-        value: r.value,
-        note: r.note,
-        ...boundsOut(r.bounds),
-        quality: qualityOut(r.quality),
-      })),
-      series_points: k.series_points,
-      series_null_points: k.series_null_points,
-    })),
+    kpis: result.kpis.map(kpiOut),
+    ...(result.phases === undefined
+      ? {}
+      : {
+          phases: result.phases.map((p) => ({
+            name: p.name,
+            start: new Date(p.plan.startMs).toISOString(),
+            end: new Date(p.plan.endMs).toISOString(),
+            kpis: p.kpis.map(kpiOut),
+          })),
+        }),
     data_quality: {
       targets_down: result.targetGaps.map(gapOut),
       kpis_without_value: result.kpis.filter((k) => k.value === null).map((k) => k.name),
@@ -175,10 +190,11 @@ export async function writeCollectionArtifacts(result: CollectionResult, inputs:
   try {
     const sliceBy = new Map(result.kpis.map((k) => [k.name, k.slice_by]));
     const sliceByOf = (kpi: string) => sliceBy.get(kpi) ?? [];
-    await fs.writeFile(path.join(staged.stagingDir, ARTIFACT_FILES.summary), renderMetricsSummaryCsv(result.kpis), { flag: 'wx' });
+    const phases = result.phases ?? [];
+    await fs.writeFile(path.join(staged.stagingDir, ARTIFACT_FILES.summary), renderMetricsSummaryCsv(result.kpis, phases), { flag: 'wx' });
     const csvRows = await writeTimeseriesCsv(path.join(staged.stagingDir, ARTIFACT_FILES.timeseriesCsv), result.series, sliceByOf);
     const parquetRows = await writeTimeseriesParquet(path.join(staged.stagingDir, ARTIFACT_FILES.timeseriesParquet), result.series, sliceByOf, `benchmon version ${BENCHMON_VERSION}`);
-    const summaryRows = metricsSummaryRows(result.kpis).length;
+    const summaryRows = metricsSummaryRows(result.kpis, phases).length;
     const files = await Promise.all([
       describeFile(staged.stagingDir, ARTIFACT_FILES.summary, 'text/csv', summaryRows),
       describeFile(staged.stagingDir, ARTIFACT_FILES.timeseriesCsv, 'text/csv', csvRows),

@@ -4,6 +4,8 @@ import { BenchmonApiError } from '../client/api-client.js';
 export const EXIT = {
   OK: 0,
   FAILURE: 1,
+  /** `compare --gate`: a gated KPI regressed past its limit (or is missing); the CI job fails. */
+  GATE_FAILED: 1,
   USAGE: 2,
   NOT_FOUND: 3,
   CONFLICT: 4,

@@ -6,8 +6,12 @@ import { Command, CommanderError } from 'commander';
 import { BenchmonApiError } from '../client/api-client.js';
 import { BENCHMON_VERSION } from '../version.js';
 import { registerCollectCommand } from './commands/collect.js';
+import { registerCompareCommand } from './commands/compare.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerGrafanaCommand } from './commands/grafana.js';
+import { registerPhaseCommands } from './commands/phase.js';
 import { registerPrometheusCommands } from './commands/prometheus.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerSessionCommands } from './commands/sessions.js';
 import { registerTargetCommands, UsageError } from './commands/targets.js';
@@ -27,7 +31,11 @@ export function buildProgram(): Command {
   registerTargetCommands(program);
   registerPrometheusCommands(program);
   registerCollectCommand(program);
+  registerCompareCommand(program);
+  registerPhaseCommands(program);
+  registerReportCommand(program);
   registerDemoCommand(program);
+  registerGrafanaCommand(program);
   return program;
 }
 

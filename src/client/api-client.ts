@@ -7,9 +7,12 @@ import type { PrometheusHealth, SessionStatus, WaitResult } from '../sessions/mo
 import type { QueryResult, TargetsResult } from '../prometheus/client.js';
 import type { CollectRequestBody, CollectionSummary } from '../collect/run-collection.js';
 import type { CollectProgress } from '../collect/collector.js';
+import type { EndPhaseBody, MarkPhaseBody, Phase } from '../collect/phases.js';
 import type { Manifest } from '../artifacts/manifest.js';
+import type { TimeseriesJson } from '../web/timeseries-json.js';
 import type { ExporterView } from '../slurm/exporter-manager.js';
 import type { StartExporterBody } from '../slurm/exporters.js';
+import type { CompareRequest, CompareResult } from '../compare/run-compare.js';
 
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 
@@ -175,6 +178,43 @@ export class BenchmonClient {
 
   getCollection(collectionId: string): Promise<CollectionSummary & { manifest_content: Manifest }> {
     return this.call('GET', `/api/v1/collections/${encodeURIComponent(collectionId)}`);
+  }
+
+  /** The collection's time series as the plots draw them (one time axis, series, panels). */
+  collectionTimeseries(collectionId: string): Promise<TimeseriesJson> {
+    return this.call('GET', `/api/v1/collections/${encodeURIComponent(collectionId)}/timeseries`);
+  }
+
+  /** Re-creates the collection's report.html on the server; answers its path there. */
+  writeReport(collectionId: string): Promise<{ collection_id: string; path: string }> {
+    return this.call('POST', `/api/v1/collections/${encodeURIComponent(collectionId)}/report`);
+  }
+
+  /** Mark a phase (warmup, steady, …): start default now; open until endPhase unless end_time is given. */
+  markPhase(sessionId: string, body: MarkPhaseBody): Promise<Phase> {
+    return this.call('POST', `/api/v1/sessions/${encodeURIComponent(sessionId)}/phases`, body);
+  }
+
+  /** End an open phase (end default now). */
+  endPhase(sessionId: string, name: string, body: EndPhaseBody = {}): Promise<Phase> {
+    return this.call('POST', `/api/v1/sessions/${encodeURIComponent(sessionId)}/phases/${encodeURIComponent(name)}/end`, body);
+  }
+
+  listPhases(sessionId: string): Promise<{ phases: Phase[] }> {
+    return this.call('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}/phases`);
+  }
+
+  getPhase(sessionId: string, name: string): Promise<Phase> {
+    return this.call('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}/phases/${encodeURIComponent(name)}`);
+  }
+
+  deletePhase(sessionId: string, name: string): Promise<{ deleted: Phase }> {
+    return this.call('DELETE', `/api/v1/sessions/${encodeURIComponent(sessionId)}/phases/${encodeURIComponent(name)}`);
+  }
+
+  /** Compare a candidate collection with a baseline (one id or several), with an optional inline gate. */
+  compare(body: CompareRequest): Promise<CompareResult> {
+    return this.call('POST', '/api/v1/compare', body);
   }
 
   reload(): Promise<{ reloaded: true; checksum: string; changed: boolean }> {

@@ -45,6 +45,8 @@ export interface QueryRecord {
   start: string | null;
   end: string | null;
   step: string | null;
+  /** Set on the queries of a phase's own KPIs (a collection with per-phase results). */
+  phase?: string;
   /** Series in the answer; null when the query failed. */
   result_series: number | null;
   duration_ms: number;
@@ -74,6 +76,8 @@ export interface CollectProgress {
   total: number;
   stage: 'prepare' | 'targets' | 'kpi' | 'series';
   kpi: string | null;
+  /** The phase whose own KPIs are being evaluated (collections with per-phase results). */
+  phase?: string;
 }
 
 export interface CollectRequest {
@@ -83,6 +87,13 @@ export interface CollectRequest {
   onProgress?: ((p: CollectProgress) => void) | undefined;
   /** KPIs evaluated at the same time (default 4): Prometheus runs queries in parallel, and a long window's queries are slow one by one. */
   concurrency?: number | undefined;
+  /** Query the time series at the step (default true); a phase's own KPIs go without (the whole window has them). */
+  series?: boolean | undefined;
+}
+
+/** Progress steps of collectWindow: prepare, one per `up` chunk, per KPI its value and (with series) one per chunk. */
+export function collectionSteps(plan: Pick<WindowPlan, 'chunks'>, kpis: number, series = true): number {
+  return 1 + plan.chunks.length + kpis * (1 + (series ? plan.chunks.length : 0));
 }
 
 export interface CollectionResult {
@@ -98,6 +109,19 @@ export interface CollectionResult {
   queries: QueryRecord[];
   startedAt: string;
   finishedAt: string;
+  /** Per-phase results, when the collection asked for them (see runCollection). */
+  phases?: PhaseResult[] | undefined;
+  /** The phase of the session the window was taken from (collect {phase}). */
+  windowPhase?: string | undefined;
+}
+
+/** A phase's own KPIs: the recipe evaluated over the phase's window (no time series: the whole window has them). */
+export interface PhaseResult {
+  name: string;
+  plan: WindowPlan;
+  kpis: KpiResult[];
+  /** Periods in the phase when a target of the session was down or not scraped. */
+  targetGaps: TargetGap[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -208,7 +232,8 @@ export async function collectWindow(prom: CollectorPrometheus, request: CollectR
   const startedAt = new Date().toISOString();
   const log = new QueryLog(prom);
   const chunks = plan.chunks;
-  const total = 1 + chunks.length + recipe.kpis.length * (1 + chunks.length);
+  const withSeries = request.series ?? true;
+  const total = collectionSteps(plan, recipe.kpis.length, withSeries);
   let done = 0;
   const progress = (stage: CollectProgress['stage'], kpi: string | null) => request.onProgress?.({ done: ++done, total, stage, kpi });
 
@@ -237,7 +262,7 @@ export async function collectWindow(prom: CollectorPrometheus, request: CollectR
   const kpis = new Map<string, KpiResult>();
   const series = new Map<string, KpiSeries[]>();
   await runPool(recipe.kpis, request.concurrency ?? 4, async (kpi) => {
-    const evaluated = await evaluateKpi(log, { sessionId, plan, kpi, intervalFor, targetGaps, progress });
+    const evaluated = await evaluateKpi(log, { sessionId, plan, kpi, intervalFor, targetGaps, progress, withSeries });
     kpis.set(kpi.name, evaluated.result);
     series.set(kpi.name, evaluated.series);
   });
@@ -265,6 +290,7 @@ interface KpiContext {
   intervalFor: (target: string) => number;
   targetGaps: TargetGap[];
   progress: (stage: CollectProgress['stage'], kpi: string | null) => void;
+  withSeries: boolean;
 }
 
 const EMPTY_QUALITY: KpiQuality = { series: 0, targets: 0, samples_expected: 0, samples_present: 0, coverage: null, gaps: [], targets_down: [] };
@@ -283,6 +309,7 @@ async function evaluateKpi(log: QueryLog, ctx: KpiContext): Promise<{ result: Kp
   };
   const notes: string[] = [];
   const skipSeries = () => {
+    if (!ctx.withSeries) return;
     for (let i = 0; i < plan.chunks.length; i++) ctx.progress('series', kpi.name);
   };
 
@@ -422,7 +449,7 @@ async function evaluateKpi(log: QueryLog, ctx: KpiContext): Promise<{ result: Kp
 
   // 5. The time series at the step: overall, and per slice when the KPI has slices.
   const kpiSeries: KpiSeries[] = [];
-  if (rows.length > 0) {
+  if (rows.length > 0 && ctx.withSeries) {
     const scopes: Array<{ scope: KpiSeries['scope']; by: readonly string[] }> = [{ scope: 'overall', by: [] }];
     if (sliceRows.length > 0) scopes.push({ scope: 'slice', by: kpi.slice_by });
     const merged = scopes.map(() => new Map<string, { labels: Labels; timestampsMs: number[]; values: Array<number | null> }>());
@@ -445,7 +472,7 @@ async function evaluateKpi(log: QueryLog, ctx: KpiContext): Promise<{ result: Kp
   } else {
     skipSeries();
   }
-  const expectedPoints = plan.chunks.reduce((n, c) => n + c.points, 0);
+  const expectedPoints = ctx.withSeries ? plan.chunks.reduce((n, c) => n + c.points, 0) : 0;
   const seriesPoints = kpiSeries.length * expectedPoints;
   const presentPoints = kpiSeries.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
   if (notes.length > 0) note = [note, ...notes].filter((n): n is string => n !== null).join('; ');

@@ -17,6 +17,7 @@ import { parseDuration } from '../prometheus/duration.js';
 import { ExternalRuntime } from '../prometheus/runtime/external.js';
 import { runCollection, type CollectRequestBody, type CollectionSummary } from '../collect/run-collection.js';
 import type { CollectProgress } from '../collect/collector.js';
+import { endedPhase, newPhase, phaseNotFound, type EndPhaseBody, type MarkPhaseBody, type Phase } from '../collect/phases.js';
 import { readCollectionManifest } from '../artifacts/read-collection.js';
 import type { Manifest } from '../artifacts/manifest.js';
 import { configChecksum } from '../prometheus/config/render.js';
@@ -38,6 +39,9 @@ import type { CreateSessionBody, RegisterTargetBody, Session, Target, TargetWith
 import { Registry } from './registry.js';
 import { TargetHealth } from './target-health.js';
 import { UpWatch } from './up-watch.js';
+import { readCollectionView, tryWriteReport, writeReport, type ReportOutcome } from '../web/report.js';
+import type { TimeseriesJson } from '../web/timeseries-json.js';
+import { compareById, type CompareRequest, type CompareResult } from '../compare/run-compare.js';
 
 export interface SessionStatus {
   session: Session;
@@ -253,11 +257,46 @@ export class MonitoringService {
     return { session, targets, health_error: error, collections, artifact_paths: collections.map((c) => c.directory) };
   }
 
+  /** Marks a phase of the session (warmup, steady, …): start default now; open until ended unless end_time is given. */
+  markPhase(sessionId: string, body: MarkPhaseBody): Phase {
+    this.registry.getSession(sessionId);
+    const phase = newPhase(sessionId, body, new Date());
+    if (!this.store.insertPhase(phase)) {
+      throw new BenchmonError('PHASE_EXISTS', `name: session ${JSON.stringify(sessionId)} already has a phase ${JSON.stringify(phase.name)}`, { details: { field: 'name', phase: phase.name } });
+    }
+    return phase;
+  }
+
+  /** Ends an open phase (end default now). */
+  endPhase(sessionId: string, name: string, body: EndPhaseBody): Phase {
+    const ended = endedPhase(this.getPhase(sessionId, name), body, new Date());
+    this.store.endPhase(sessionId, name, ended.end_time!);
+    return ended;
+  }
+
+  getPhase(sessionId: string, name: string): Phase {
+    this.registry.getSession(sessionId);
+    const phase = this.store.getPhase(sessionId, name);
+    if (!phase) throw phaseNotFound('name', sessionId, name);
+    return phase;
+  }
+
+  listPhases(sessionId: string): Phase[] {
+    this.registry.getSession(sessionId);
+    return this.store.listPhases(sessionId);
+  }
+
+  deletePhase(sessionId: string, name: string): Phase {
+    const phase = this.getPhase(sessionId, name);
+    this.store.deletePhase(sessionId, name);
+    return phase;
+  }
+
   /**
    * Collect a window of the session: KPIs, data quality and artifacts (DESIGN §5). Queries on a
    * long window can take long, so this uses a client with a longer timeout than the API calls.
    */
-  async collect(sessionId: string, body: CollectRequestBody, onProgress?: (p: CollectProgress) => void): Promise<CollectionSummary> {
+  async collect(sessionId: string, body: CollectRequestBody, onProgress?: (p: CollectProgress) => void): Promise<CollectionSummary & ReportOutcome> {
     const session = this.registry.getSession(sessionId);
     const config = await fs.readFile(this.settings.PROMETHEUS_CONFIG_PATH, 'utf8').catch(() => undefined);
     const { summary } = await runCollection(new PrometheusClient(this.client.baseUrl, COLLECT_TIMEOUT_MS), {
@@ -268,6 +307,7 @@ export class MonitoringService {
       sessionLabels: session.labels,
       targets: this.store.listTargets(sessionId) as unknown as Array<Record<string, unknown>>,
       prometheusConfigSha256: config === undefined ? null : configChecksum(config),
+      phases: this.store.listPhases(sessionId),
       onProgress,
     });
     this.store.insertCollection({
@@ -280,7 +320,8 @@ export class MonitoringService {
       output_dir: summary.directory,
       summary,
     });
-    return summary;
+    // report.html is a view of the committed data: failing to write it never fails the collection (report_error says why).
+    return { ...summary, ...(await tryWriteReport(summary.directory, this.logger)) };
   }
 
   /** Past collections of a session, each with its manifest read back (and checked) from disk. Artifacts outlive the session. */
@@ -303,6 +344,30 @@ export class MonitoringService {
     const c = this.store.getCollection<CollectionSummary>(collectionId);
     if (c === undefined) throw new BenchmonError('COLLECTION_NOT_FOUND', `no collection ${collectionId}`, { details: { collection_id: collectionId } });
     return { ...c, manifest_content: await readCollectionManifest(c.directory) };
+  }
+
+  /** A collection's time series for plots (src/web/timeseries-json.ts), read from its timeseries.csv. */
+  async collectionTimeseries(collectionId: string): Promise<TimeseriesJson> {
+    return (await readCollectionView(this.collectionDir(collectionId), collectionId)).timeseries;
+  }
+
+  /** (Re-)creates a collection's report.html from its files; answers where it is. */
+  async writeCollectionReport(collectionId: string): Promise<{ collection_id: string; path: string }> {
+    return { collection_id: collectionId, path: await writeReport(this.collectionDir(collectionId), { expectedId: collectionId }) };
+  }
+
+  private collectionDir(collectionId: string): string {
+    const c = this.store.getCollection<CollectionSummary>(collectionId);
+    if (c === undefined) throw new BenchmonError('COLLECTION_NOT_FOUND', `no collection ${collectionId}`, { details: { collection_id: collectionId } });
+    return c.directory;
+  }
+
+  /** Run-to-run comparison of collections by id, with an optional gate (src/compare). */
+  async compare(request: CompareRequest): Promise<CompareResult> {
+    return compareById(request, async (id) => {
+      const c = await this.getCollection(id);
+      return { manifest: c.manifest_content, source: c.directory };
+    });
   }
 
   async targetsWithHealth(sessionId: string): Promise<{ targets: TargetWithHealth[]; error: string | null }> {

@@ -74,4 +74,15 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX collections_session ON collections(session_id, created_at);
   `,
+  // 4: benchmark phases (warmup, steady, …): named spans of a session's time; end_time NULL while open.
+  `
+  CREATE TABLE phases (
+    session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    start_time  TEXT NOT NULL,
+    end_time    TEXT,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (session_id, name)
+  );
+  `,
 ];

@@ -8,6 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 import type { SlurmNodeEndpoint, Session, Target } from '../sessions/model.js';
+import type { Phase } from '../collect/phases.js';
 import { jobPhase } from '../slurm/model.js';
 
 interface SessionRow { id: string; labels: string; scrape_interval: string | null; created_at: string }
@@ -123,6 +124,14 @@ export class StateStore {
       ),
       listCollections: this.db.prepare<[string], { summary: string }>('SELECT summary FROM collections WHERE session_id = ? ORDER BY created_at, id'),
       getCollection: this.db.prepare<[string], { summary: string }>('SELECT summary FROM collections WHERE id = ?'),
+      insertPhase: this.db.prepare(
+        `INSERT INTO phases (session_id, name, start_time, end_time, created_at) VALUES (@session_id, @name, @start_time, @end_time, @created_at)
+         ON CONFLICT (session_id, name) DO NOTHING`,
+      ),
+      getPhase: this.db.prepare<[string, string], Phase>('SELECT * FROM phases WHERE session_id = ? AND name = ?'),
+      listPhases: this.db.prepare<[string], Phase>('SELECT * FROM phases WHERE session_id = ? ORDER BY start_time, name'),
+      endPhase: this.db.prepare('UPDATE phases SET end_time = ? WHERE session_id = ? AND name = ? AND end_time IS NULL'),
+      deletePhase: this.db.prepare('DELETE FROM phases WHERE session_id = ? AND name = ?'),
       insertRevision: this.db.prepare('INSERT INTO config_revisions (checksum, content, applied_at, outcome, reason) VALUES (?, ?, ?, ?, ?)'),
       lastApplied: this.db.prepare<[], ConfigRevision>("SELECT * FROM config_revisions WHERE outcome = 'applied' ORDER BY id DESC LIMIT 1"),
     };
@@ -257,6 +266,29 @@ export class StateStore {
 
   listCollections<T>(sessionId: string): T[] {
     return this.stmts.listCollections.all(sessionId).map((r) => JSON.parse(r.summary) as T);
+  }
+
+  /** Stores a new phase; false when the session already has a phase of that name. */
+  insertPhase(p: Phase): boolean {
+    return this.stmts.insertPhase.run(p).changes > 0;
+  }
+
+  getPhase(sessionId: string, name: string): Phase | undefined {
+    return this.stmts.getPhase.get(sessionId, name);
+  }
+
+  /** A session's phases by start time (RFC 3339 UTC text sorts in time order). */
+  listPhases(sessionId: string): Phase[] {
+    return this.stmts.listPhases.all(sessionId);
+  }
+
+  /** Sets the end of an open phase; false when there is no such phase or it has ended already. */
+  endPhase(sessionId: string, name: string, endTime: string): boolean {
+    return this.stmts.endPhase.run(endTime, sessionId, name).changes > 0;
+  }
+
+  deletePhase(sessionId: string, name: string): boolean {
+    return this.stmts.deletePhase.run(sessionId, name).changes > 0;
   }
 
   recordConfigRevision(checksum: string, content: string, outcome: ConfigRevision['outcome'], reason: string | null): void {

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { COLLECTION_ID_PATTERN } from '../../artifacts/manifest.js';
+import { ALL_PHASES, MAX_PHASES_PER_COLLECTION, PHASE_NAME_PATTERN } from '../../collect/phases.js';
 import { BenchmonError } from '../../errors.js';
 import { DURATION_PATTERN } from '../../prometheus/duration.js';
 import type { MonitoringService } from '../../sessions/monitoring-service.js';
@@ -11,10 +12,20 @@ import { SessionParams } from './sessions.js';
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema, 502: ErrorSchema, 503: ErrorSchema };
 const Time = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Number()], { description: 'RFC 3339 or Unix seconds' });
 
+const PhaseName = Type.String({ pattern: PHASE_NAME_PATTERN });
+
 const CollectBody = Type.Object(
   {
-    start_time: Time,
-    end_time: Time,
+    start_time: Type.Optional(Time),
+    end_time: Type.Optional(Time),
+    phase: Type.Optional(Type.String({ pattern: PHASE_NAME_PATTERN, description: 'A phase of the session (ended): the window is its start and end. Instead of start_time and end_time' })),
+    phases: Type.Optional(Type.Union([
+      Type.Literal(ALL_PHASES),
+      Type.Array(PhaseName, { minItems: 1, maxItems: MAX_PHASES_PER_COLLECTION, uniqueItems: true }),
+    ], {
+      description: 'Per-phase KPIs side by side (manifest phases[], rows with a phase column in metrics_summary.csv): these phases, or "all" in the window; ' +
+        'each must have ended and lie inside the window. Without start_time/end_time and phase, the window spans these phases',
+    })),
     step: Type.Optional(Type.String({ pattern: DURATION_PATTERN, minLength: 1, description: 'Default: the session scrape interval' })),
     recipe: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Object({}, { additionalProperties: true })], {
       description: 'A built-in recipe name (default, node, dcgm, vllm, qdrant) or an inline recipe document',
@@ -41,6 +52,8 @@ export const collectionRoutes: FastifyPluginAsyncTypebox<{ service: MonitoringSe
     schema: {
       tags: ['collections'],
       summary: 'Collect a time window: KPIs with data quality, and artifacts (metrics_summary.csv, timeseries.csv/.parquet, MANIFEST.json)',
+      description: 'The window: start_time and end_time, or phase (a phase of the session), or — neither given — the span of the phases listed in phases. ' +
+        'Giving both, or none, is a 400 naming the field; an unknown phase a 404 PHASE_NOT_FOUND; an open phase a 422.',
       params: SessionParams,
       querystring: CollectQuery,
       body: CollectBody,

@@ -43,6 +43,32 @@ export function kpiTable(c: CollectionSummary): string {
   );
 }
 
+/**
+ * Per-phase results side by side: one row per KPI, its value over the whole window, then over
+ * each phase (the unit once; an empty value is shown as "(empty)", its reason is in the manifest).
+ */
+export function phaseKpiTable(c: CollectionSummary): string {
+  const phases = c.phases ?? [];
+  return table(
+    ['KPI', 'UNIT', 'WINDOW', ...phases.map((p) => p.name.toUpperCase())],
+    c.kpis.map((k) => [
+      k.name,
+      k.unit,
+      formatValue(k.value) || '(empty)',
+      ...phases.map((p) => formatValue(p.kpis.find((x) => x.name === k.name)?.value ?? null) || '(empty)'),
+    ]),
+  );
+}
+
+/** `--phases all` or `--phases warmup,steady`. */
+export function phasesArgument(value: string | undefined): string[] | 'all' | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'all') return 'all';
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (names.length === 0) throw new UsageError(`--phases ${JSON.stringify(value)}: give "all" or phase names separated by commas`);
+  return names;
+}
+
 /** A one-line progress bar on stderr, redrawn in place; only when stderr is a terminal. */
 function progressBar(): { update(p: CollectProgress): void; done(): void } {
   if (!process.stderr.isTTY) return { update() {}, done() {} };
@@ -63,16 +89,23 @@ export function registerCollectCommand(program: Command): void {
     .command('collect')
     .description('Collect a time window of a session: KPIs, data quality and artifacts')
     .requiredOption('--session <id>', 'session id')
-    .requiredOption('--from-iso <time>', 'window start (RFC 3339 or Unix seconds)')
-    .requiredOption('--to-iso <time>', 'window end (RFC 3339 or Unix seconds)')
+    .option('--from-iso <time>', 'window start (RFC 3339 or Unix seconds)')
+    .option('--to-iso <time>', 'window end (RFC 3339 or Unix seconds)')
+    .option('--phase <name>', 'instead of --from-iso/--to-iso: the window is this phase of the session (see `benchmon phase`)')
+    .option('--phases <all|a,b>', 'per-phase KPIs side by side: "all" phases in the window, or these; alone, the window spans them')
     .option('--out <dir>', 'parent directory for the collection, inside ARTIFACTS_ROOT')
     .option('--recipe <name|file>', 'built-in recipe (default, node, dcgm, vllm, qdrant) or a recipe YAML file')
     .option('--step <duration>', 'time-series step (default: the scrape interval)')
-    .action(async (opts: { session: string; fromIso: string; toIso: string; out?: string; recipe?: string; step?: string }, cmd: Command) => {
+    .action(async (opts: { session: string; fromIso?: string; toIso?: string; phase?: string; phases?: string; out?: string; recipe?: string; step?: string }, cmd: Command) => {
+      if ((opts.fromIso === undefined) !== (opts.toIso === undefined)) throw new UsageError(`${opts.fromIso === undefined ? '--from-iso' : '--to-iso'} is required with ${opts.fromIso === undefined ? '--to-iso' : '--from-iso'}`);
+      if (opts.fromIso === undefined && opts.phase === undefined && opts.phases === undefined) throw new UsageError('give the window: --from-iso and --to-iso, or --phase NAME (or --phases to span phases)');
       const recipe = recipeArgument(opts.recipe);
+      const phases = phasesArgument(opts.phases);
       const body = {
-        start_time: opts.fromIso,
-        end_time: opts.toIso,
+        ...(opts.fromIso !== undefined ? { start_time: opts.fromIso } : {}),
+        ...(opts.toIso !== undefined ? { end_time: opts.toIso } : {}),
+        ...(opts.phase !== undefined ? { phase: opts.phase } : {}),
+        ...(phases !== undefined ? { phases } : {}),
         ...(opts.step ? { step: opts.step } : {}),
         ...(recipe !== undefined ? { recipe } : {}),
         ...(opts.out ? { output_dir: opts.out } : {}),
@@ -87,6 +120,11 @@ export function registerCollectCommand(program: Command): void {
       if (globals(cmd).json) return printJson(c);
       print(`collection ${c.collection_id} of session ${c.session_id}, recipe ${c.recipe}, ${c.window.start} .. ${c.window.end} (step ${c.window.step})`);
       print(kpiTable(c));
+      if (c.phases && c.phases.length > 0) {
+        print('');
+        print(`per phase: ${c.phases.map((p) => `${p.name} ${p.start} .. ${p.end}`).join('; ')}`);
+        print(phaseKpiTable(c));
+      }
       if (c.targets_down > 0) print(`${c.targets_down} target(s) were down during part of the window`);
       print(`artifacts: ${c.directory}`);
       for (const [name, file] of Object.entries(c.files)) print(`  ${name}  ${file}`);
