@@ -18,10 +18,20 @@ export function tempPathFor(file: string, tempDir: string = path.dirname(file)):
  * tempDir matters for watched directories: Prometheus's file_sd re-reads every file of a
  * directory on any event in it, so a temp file written there costs it extra full scans.
  */
-export async function atomicWriteFile(file: string, content: string | Uint8Array, tempDir?: string): Promise<void> {
+export async function atomicWriteFile(file: string, content: string | Uint8Array | readonly Uint8Array[], tempDir?: string): Promise<void> {
   const tmp = tempPathFor(file, tempDir);
   try {
-    await fs.writeFile(tmp, content);
+    if (Array.isArray(content)) {
+      // Pieces kept apart by the caller (file_sd chunks) go out in one writev, never concatenated.
+      const fh = await fs.open(tmp, 'w');
+      try {
+        const { bytesWritten } = await fh.writev(content as Uint8Array[]);
+        const expected = content.reduce((n, b) => n + b.byteLength, 0);
+        if (bytesWritten !== expected) throw new Error(`short write to ${tmp}: ${bytesWritten} of ${expected} bytes`);
+      } finally {
+        await fh.close();
+      }
+    } else await fs.writeFile(tmp, content as string | Uint8Array);
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });

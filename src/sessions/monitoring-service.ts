@@ -12,7 +12,7 @@ import { BenchmonError, describeError } from '../errors.js';
 import { PrometheusClient, type QueryResult, type TargetsResult, type TimeArg } from '../prometheus/client.js';
 import { ConfigApplier } from '../prometheus/config/apply.js';
 import { FileSdWriter } from '../prometheus/config/file-sd-writer.js';
-import { buildPrometheusConfig, FILE_SD_SHARDS, renderPrometheusYaml, shardOf } from '../prometheus/config/render.js';
+import { buildPrometheusConfig, renderPrometheusYaml } from '../prometheus/config/render.js';
 import { parseDuration } from '../prometheus/duration.js';
 import { ExternalRuntime } from '../prometheus/runtime/external.js';
 import { runCollection, type CollectRequestBody, type CollectionSummary } from '../collect/run-collection.js';
@@ -196,7 +196,6 @@ export class MonitoringService {
   async start(): Promise<void> {
     await fs.mkdir(this.configDir, { recursive: true });
     await fs.mkdir(this.settings.ARTIFACTS_ROOT, { recursive: true });
-    this.store.assignShards(shardOf, FILE_SD_SHARDS);
     const sessions = this.store.listSessions();
     await this.fileSd.pruneSessions(new Set(sessions.map((s) => s.session_id)));
     for (const s of sessions) await this.fileSd.rewriteSession(s.session_id);

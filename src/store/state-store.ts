@@ -110,9 +110,6 @@ export class StateStore {
       listAllExporters: this.db.prepare<[], ExporterRecord>('SELECT * FROM exporters ORDER BY created_at, id'),
       setExporterState: this.db.prepare('UPDATE exporters SET state = ? WHERE id = ?'),
       deleteExporter: this.db.prepare('DELETE FROM exporters WHERE id = ?'),
-      listShard: this.db.prepare<[string, number], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND shard = ? ORDER BY created_at, target_id'),
-      unsharded: this.db.prepare<[number], { session_id: string; target_id: string }>('SELECT session_id, target_id FROM targets WHERE shard < 0 OR shard >= ?'),
-      setShard: this.db.prepare('UPDATE targets SET shard = ? WHERE session_id = ? AND target_id = ?'),
       getTarget: this.db.prepare<[string, string], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND target_id = ?'),
       getTargetByJobName: this.db.prepare<[string, string], TargetRow>('SELECT * FROM targets WHERE session_id = ? AND job_name = ?'),
       listTargets: this.db.prepare<[string], TargetRow>('SELECT * FROM targets WHERE session_id = ? ORDER BY created_at, target_id'),
@@ -165,7 +162,7 @@ export class StateStore {
     return this.stmts.deleteSession.run(id).changes > 0;
   }
 
-  /** shard: the file_sd shard the target is written to (see prometheus/config/render.ts shardOf). */
+  /** shard: the target's bucket of the stable id hash (render.ts shardOf; the file_sd writer's in-memory chunk). */
   insertTarget(t: Target, shard: number): void {
     const slurm = t.slurm ?? null;
     this.stmts.insertTarget.run({
@@ -218,17 +215,6 @@ export class StateStore {
 
   deleteExporter(id: string): void {
     this.stmts.deleteExporter.run(id);
-  }
-
-  listTargetsInShard(sessionId: string, shard: number): Target[] {
-    return this.stmts.listShard.all(sessionId, shard).map(toTarget);
-  }
-
-  /** Give rows stored before shards existed, or under a larger shard count (64 before 0.1), their shard number. */
-  assignShards(shardOf: (targetId: string) => number, shards: number): void {
-    this.db.transaction(() => {
-      for (const r of this.stmts.unsharded.all(shards)) this.stmts.setShard.run(shardOf(r.target_id), r.session_id, r.target_id);
-    })();
   }
 
   getTarget(sessionId: string, targetId: string): Target | undefined {

@@ -137,15 +137,8 @@ export function targetGroup(target: Target, session: Session): FileSdGroup {
   return { targets: target.endpoints, labels };
 }
 
-/**
- * File_sd files per session. A registration rewrites only its file (from rendered JSON kept in
- * memory, see file-sd-writer.ts), but every rename is one inotify event, and Prometheus re-reads
- * every file of the session on every event (discovery/file/file.go): 0.3-0.8 s per event with
- * 10,000 targets. A flush of concurrent registrations writes each of its dirty files, so with 64
- * files a bulk registration queued minutes of rescans (bench/register); 8 bound it to 8 events
- * per flush while a file of a 10,000-target session stays ~300 KB.
- */
-export const FILE_SD_SHARDS = 8;
+/** Buckets of the stable target-id hash (file_sd chunks in memory, see file-sd-writer.ts; also stored per target). */
+export const FILE_SD_SHARDS = 64;
 
 export function shardOf(targetId: string): number {
   // FNV-1a: stable across runs and processes, so a target always lives in the same file.
@@ -157,7 +150,6 @@ export function shardOf(targetId: string): number {
   return h % FILE_SD_SHARDS;
 }
 
-export function shardFileName(shard: number): string {
-  return `shard-${String(shard).padStart(2, '0')}.json`;
-}
+/** Each session's one file_sd file, in file_sd/<session>/. */
+export const FILE_SD_FILE = 'targets.json';
 
