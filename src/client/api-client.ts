@@ -9,12 +9,16 @@ import type { CollectRequestBody, CollectionSummary } from '../collect/run-colle
 import type { CollectProgress } from '../collect/collector.js';
 import type { EndPhaseBody, MarkPhaseBody, Phase } from '../collect/phases.js';
 import type { Manifest } from '../artifacts/manifest.js';
+import type { ReportOutcome } from '../web/report.js';
 import type { TimeseriesJson } from '../web/timeseries-json.js';
 import type { ExporterView } from '../slurm/exporter-manager.js';
 import type { StartExporterBody } from '../slurm/exporters.js';
 import type { CompareRequest, CompareResult } from '../compare/run-compare.js';
 
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
+
+/** What a collect request answers: the collection, and where its report.html is (or why it is not). */
+export type CollectAnswer = CollectionSummary & ReportOutcome;
 
 export class BenchmonApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details?: Record<string, unknown>) {
@@ -140,17 +144,17 @@ export class BenchmonClient {
    * Collect a window. With onProgress, the answer is streamed (NDJSON) and each progress event
    * is passed on as it happens; the promise settles with the collection or its error.
    */
-  async collect(sessionId: string, body: CollectRequestBody, onProgress?: (p: CollectProgress) => void): Promise<CollectionSummary> {
+  async collect(sessionId: string, body: CollectRequestBody, onProgress?: (p: CollectProgress) => void): Promise<CollectAnswer> {
     const path = `/api/v1/sessions/${encodeURIComponent(sessionId)}/collect`;
     if (!onProgress) return this.call('POST', path, body, COLLECT_TIMEOUT_MS);
     const res = await this.send('POST', `${path}?progress=ndjson`, body, COLLECT_TIMEOUT_MS);
     if (!res.ok || !res.body) return this.fail(res, await res.text());
     let buffered = '';
-    let result: CollectionSummary | undefined;
+    let result: CollectAnswer | undefined;
     const decoder = new TextDecoder();
     const handle = (text: string) => {
       if (text.trim() === '') return;
-      const event = JSON.parse(text) as { type: string; collection?: CollectionSummary; error?: { code: string; message: string; details?: Record<string, unknown> } } & CollectProgress;
+      const event = JSON.parse(text) as { type: string; collection?: CollectAnswer; error?: { code: string; message: string; details?: Record<string, unknown> } } & CollectProgress;
       if (event.type === 'progress') onProgress(event);
       else if (event.type === 'result') result = event.collection;
       else if (event.type === 'error') {

@@ -11,8 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { BenchmonClient } from '../client/api-client.js';
-import type { CollectionSummary } from '../collect/run-collection.js';
+import { BenchmonClient, type CollectAnswer } from '../client/api-client.js';
 import { BenchmonError } from '../errors.js';
 import { findExecutable } from '../prometheus/config/promtool.js';
 import { startBenchmon, type RunningBenchmon } from '../server.js';
@@ -33,7 +32,7 @@ export interface DemoOptions {
 export interface DemoResult {
   sessionId: string;
   window: { start: string; end: string };
-  collections: CollectionSummary[];
+  collections: CollectAnswer[];
   load: { vllm: { sent: number; ok: number }; qdrant: { sent: number; ok: number } };
 }
 
@@ -133,7 +132,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const start = new Date(report.startedAtMs).toISOString();
     const end = new Date(report.finishedAtMs).toISOString();
     log(`collecting ${start} .. ${end} with the vllm, qdrant and node recipes …`);
-    const collections: CollectionSummary[] = [];
+    const collections: CollectAnswer[] = [];
     for (const recipe of ['vllm', 'qdrant', 'node']) collections.push(await client.collect(sessionId, { start_time: start, end_time: end, recipe }));
     return {
       sessionId,

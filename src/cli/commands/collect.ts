@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import YAML from 'yaml';
 import type { CollectProgress } from '../../collect/collector.js';
 import type { CollectionSummary } from '../../collect/run-collection.js';
+import type { CollectAnswer } from '../../client/api-client.js';
 import { clientFor, globals } from '../context.js';
 import { print, printJson, table } from '../output.js';
 import { UsageError } from './targets.js';
@@ -111,7 +112,7 @@ export function registerCollectCommand(program: Command): void {
         ...(opts.out ? { output_dir: opts.out } : {}),
       };
       const bar = progressBar();
-      let c: CollectionSummary;
+      let c: CollectAnswer;
       try {
         c = await clientFor(cmd).collect(opts.session, body, (p) => bar.update(p));
       } finally {
@@ -128,6 +129,7 @@ export function registerCollectCommand(program: Command): void {
       if (c.targets_down > 0) print(`${c.targets_down} target(s) were down during part of the window`);
       print(`artifacts: ${c.directory}`);
       for (const [name, file] of Object.entries(c.files)) print(`  ${name}  ${file}`);
+      print(c.report !== null ? `  report.html  ${c.report}` : `  report.html  not written: ${c.report_error}`);
     });
 
   program

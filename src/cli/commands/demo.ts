@@ -38,6 +38,7 @@ export function registerDemoCommand(program: Command): void {
           print(`\n== ${c.recipe} (${c.kpis.filter((k) => k.value !== null).length}/${c.kpis.length} KPIs with a value)`);
           print(kpiTable(c));
           print(`artifacts: ${c.directory}`);
+          if (c.report !== null) print(`report:    ${c.report} (open it in a browser)`);
         }
         const empty = result.collections.filter((c) => !c.kpis.some((k) => k.value !== null));
         if (empty.length > 0) {
