@@ -39,8 +39,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { cpuMs, progressLog } from './bench-process.js';
 import { backfill, seriesPerSecond, type BackfillReport, type DataSpec } from './collect-data.js';
 import type { RunArgs, RunReport } from './collect-run.js';
+import { median } from './median.js';
 import { freePort } from '../src/net/free-port.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -76,17 +78,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const started = performance.now();
 const LOAD_AT_START = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
-function log(msg: string): void {
-  const t = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
-  process.stderr.write(`[${t}s] ${msg}\n`);
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+const log = progressLog(started);
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -135,18 +127,8 @@ process.once('exit', () => {
   if (tmpDir && !cleanedUp) fs.rmSync(tmpDir, { recursive: true, force: true });
 });
 
-/** CPU time (user + system) Prometheus has used so far, in ms (from /proc; clock ticks of 1/100 s). */
-function promCpuMs(): number {
-  const pid = prometheus?.pid;
-  if (!pid) return NaN;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
+/** CPU time (user + system) Prometheus has used so far, in ms (from /proc). */
+const promCpuMs = (): number => cpuMs(prometheus?.pid);
 
 
 async function startPrometheus(dataDir: string, dir: string): Promise<{ url: string; version: string; startMs: number }> {

@@ -21,10 +21,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { freePort } from '../src/net/free-port.js';
+import { progressLog } from './bench-process.js';
 
 const N = Number(process.env.BENCH_FSD_TARGETS ?? 10_000);
 const WRITES = Number(process.env.BENCH_FSD_WRITES ?? 100);
@@ -36,18 +38,7 @@ type Pattern = 'benchmon' | 'temp-outside' | 'one-file';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const started = performance.now();
-const log = (m: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${m}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+const log = progressLog(started);
 
 interface Group { targets: string[]; labels: Record<string, string> }
 function group(job: string, address: string, interval = '10s'): Group {

@@ -40,6 +40,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { cpuMs, progressLog } from './bench-process.js';
+import { median } from './median.js';
 
 // ---------------------------------------------------------------------------------------------
 // Exporter child mode: `node register.js --exporter N` listens on N free ports and prints them.
@@ -125,17 +127,8 @@ function checkDeadline(what: string): void {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function log(msg: string): void {
-  const t = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
-  process.stderr.write(`[${t}s] ${msg}\n`);
-}
+const log = progressLog(started);
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -153,16 +146,7 @@ function readProcStatus(pid: number | null | undefined): { rssMb: number; hwmMb:
   }
 }
 
-function cpuSeconds(pid: number | null | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-  } catch {
-    return NaN;
-  }
-}
+const cpuSeconds = (pid: number | null | undefined): number => cpuMs(pid) / 1000;
 
 function pidAlive(pid: number): boolean {
   try {

@@ -21,34 +21,23 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
+import { freePort } from '../src/net/free-port.js';
 import { startBenchmon, type RunningBenchmon } from '../src/server.js';
 import { parseDuration } from '../src/prometheus/duration.js';
 import { loadSettings } from '../src/settings/settings.js';
 import { SlurmCommands } from '../src/slurm/commands.js';
+import { CLK_TCK, cpuTicks } from './bench-process.js';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 8);
 const TRACK_JOBS = Number(process.env.BENCH_TRACK_JOBS ?? 100);
 const TRACK_S = Number(process.env.BENCH_TRACK_S ?? 60);
 const POLL = process.env.SLURM_POLL_INTERVAL ?? '2s';
-const CLK_TCK = 100;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function sh(file: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => execFile(file, args, { timeout: 20_000 }, (err, out, errOut) => (err ? reject(new Error(errOut || err.message)) : resolve(out))));
@@ -56,9 +45,8 @@ function sh(file: string, args: string[]): Promise<string> {
 
 /** Children's CPU seconds (cutime + cstime of /proc/self/stat): the Slurm commands benchmon ran and reaped. */
 function childCpuSeconds(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) / CLK_TCK;
+  const { cutime, cstime } = cpuTicks('self');
+  return (cutime + cstime) / CLK_TCK;
 }
 
 function stats(xs: number[]): { median: number; p90: number; min: number; max: number; mean: number } {

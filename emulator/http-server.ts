@@ -1,4 +1,7 @@
-/** Small node:http helpers shared by the emulators (listen on a free port, read a JSON body, close cleanly). */
+/**
+ * Small node:http helpers shared by the emulators (serve a handler on a free port, read a JSON body, answer JSON or
+ * a metrics scrape, close cleanly).
+ */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -35,6 +38,63 @@ export async function listen(server: http.Server, host: string, port: number): P
       return closing;
     },
   };
+}
+
+export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
+export interface ServeOptions {
+  /** Names the server in the error thrown when it cannot listen, e.g. `vLLM emulator`. */
+  readonly name: string;
+  /** Default 127.0.0.1. */
+  readonly host?: string | undefined;
+  /** Default 0 (a free port). */
+  readonly port?: number | undefined;
+  /** JSON body of the 500 answered when `handle` rejects before it has sent headers (each emulator's own error shape). */
+  readonly internalErrorBody: (err: unknown) => unknown;
+}
+
+/**
+ * Serve `handle` on host:port (keep-alive 65 s). A handler that rejects answers 500 with `internalErrorBody(err)`,
+ * or drops the connection once headers are out.
+ */
+export async function serve(handle: RequestHandler, options: ServeOptions): Promise<ListeningServer> {
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(options.internalErrorBody(err)));
+      } else {
+        res.destroy();
+      }
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
+  try {
+    return await listen(server, host, port);
+  } catch (err) {
+    throw new Error(`${options.name}: cannot listen on ${host}:${port}`, { cause: err });
+  }
+}
+
+/**
+ * Answer `body` as JSON with its Content-Length. `observe` runs first, with that length, so that what it meters
+ * (duration, response size) is in place before the client can see the answer.
+ */
+export function sendJson(res: http.ServerResponse, status: number, body: unknown, observe?: (responseBytes: number) => void): void {
+  const text = JSON.stringify(body);
+  const bytes = Buffer.byteLength(text);
+  observe?.(bytes);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes });
+  res.end(text);
+}
+
+/** Answer a Prometheus scrape of `source` (an emulator's metrics registry). */
+export async function sendMetrics(res: http.ServerResponse, source: { metrics(): Promise<string>; readonly contentType: string }): Promise<void> {
+  const text = await source.metrics();
+  res.writeHead(200, { 'content-type': source.contentType });
+  res.end(text);
 }
 
 export class BodyTooLargeError extends Error {}

@@ -5,9 +5,8 @@
  * and answer a plausible result; a configurable share of requests answers an error status instead. `GET /metrics`
  * exposes Qdrant 1.16.0's real families (see qdrant-metrics.ts), driven by the traffic actually served.
  */
-import http from 'node:http';
 import { PiecewiseUniform, createRng, type Rng } from './distributions.js';
-import { BodyTooLargeError, listen, nowSeconds, readBody, sleepUntil, type ListeningServer } from './http-server.js';
+import { BodyTooLargeError, nowSeconds, readBody, sendJson, sendMetrics, serve, sleepUntil, type RequestHandler } from './http-server.js';
 import { QdrantMetrics, type QdrantCollectionSpec, type RestLabels } from './qdrant-metrics.js';
 
 /** The Qdrant version whose metric layout (names, labels, endpoint templates, fail_total) is emulated. */
@@ -147,31 +146,23 @@ export async function startQdrantEmulator(options: QdrantEmulatorOptions = {}): 
   let injectedErrors = 0;
   const timers = new Set<NodeJS.Timeout>();
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  const handle: RequestHandler = async (req, res) => {
     const t0 = nowSeconds();
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
-    const reply = (status: number, body: unknown, metered?: RestLabels['endpoint']): void => {
-      const text = JSON.stringify(body);
-      if (metered !== undefined) {
+    const reply = (status: number, body: unknown, metered?: RestLabels['endpoint']): void =>
+      sendJson(res, status, body, () => {
+        if (metered === undefined) return;
         const labels: RestLabels = { method, endpoint: metered, status: String(status) };
         metrics.observeRest(labels, nowSeconds() - t0);
         const key = `${method} ${metered} ${status}`;
         responses[key] = (responses[key] ?? 0) + 1;
-      }
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
+      });
     const elapsed = (): number => Math.round((nowSeconds() - t0) * 1e6) / 1e6;
     const fail = (status: number, message: string, metered?: string): void =>
       reply(status, { status: { error: message }, time: elapsed() }, metered);
 
-    if (method === 'GET' && path === '/metrics') {
-      const text = await metrics.metrics();
-      res.writeHead(200, { 'content-type': metrics.contentType });
-      res.end(text);
-      return;
-    }
+    if (method === 'GET' && path === '/metrics') return sendMetrics(res, metrics);
     if (method === 'GET' && path === '/') return reply(200, { title: 'qdrant - vector search engine', version: EMULATED_QDRANT_VERSION, commit: 'benchmon-emulator' });
     if (method === 'GET' && (path === '/healthz' || path === '/livez' || path === '/readyz')) {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
@@ -237,23 +228,12 @@ export async function startQdrantEmulator(options: QdrantEmulatorOptions = {}): 
     return reply(200, { result: kind === 'search' ? points : { points }, status: 'ok', time: elapsed() }, endpoint);
   };
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: { error: `Service internal error: ${String(err)}` }, time: 0 }));
-      } else {
-        res.destroy();
-      }
-    });
+  const bound = await serve(handle, {
+    name: 'Qdrant emulator',
+    host: options.host,
+    port: options.port,
+    internalErrorBody: (err) => ({ status: { error: `Service internal error: ${String(err)}` }, time: 0 }),
   });
-  server.keepAliveTimeout = 65_000;
-  let bound: ListeningServer;
-  try {
-    bound = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
-  } catch (err) {
-    throw new Error(`Qdrant emulator: cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}`, { cause: err });
-  }
 
   return {
     address: bound.address,

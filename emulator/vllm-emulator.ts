@@ -11,9 +11,8 @@
  * prompt plus all its output tokens (so the cache never overflows); otherwise it waits (queue time, and a
  * longer TTFT). With the workload's defaults nothing ever waits and the latency distributions hold exactly.
  */
-import http from 'node:http';
 import { DiscreteUniform, PiecewiseUniform } from './distributions.js';
-import { BodyTooLargeError, listen, nowSeconds, readBody, type ListeningServer } from './http-server.js';
+import { BodyTooLargeError, nowSeconds, readBody, sendJson, sendMetrics, serve, type RequestHandler } from './http-server.js';
 import { VllmEngine } from './vllm-engine.js';
 import { FINISHED_REASONS, VllmMetrics, type FinishedReason, type KvCacheMetricName } from './vllm-metrics.js';
 
@@ -261,40 +260,24 @@ export async function startVllmEmulator(options: VllmEmulatorOptions = {}): Prom
   let rejected = 0;
   const createdAtSeconds = Math.floor(Date.now() / 1000);
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  const handle: RequestHandler = async (req, res) => {
     const t0 = nowSeconds();
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
     // vLLM's instrumentator excludes these handlers from the http_* families.
-    if (path === '/metrics') {
-      const text = await metrics.metrics();
-      res.writeHead(200, { 'content-type': metrics.contentType });
-      res.end(text);
-      return;
-    }
+    if (path === '/metrics') return sendMetrics(res, metrics);
     if (path === '/health' || path === '/ping') {
       res.writeHead(200, { 'content-length': 0 });
       res.end();
       return;
     }
-    if (path === '/version') {
-      const text = JSON.stringify({ version: EMULATED_VLLM_VERSION });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-      return;
-    }
+    if (path === '/version') return sendJson(res, 200, { version: EMULATED_VLLM_VERSION });
     const known = path === '/v1/completions' || path === '/v1/models';
     const handler = known ? path : 'none';
     const requestBytes = Number(req.headers['content-length'] ?? 0) || 0;
     const record = (status: number, responseBytes: number): void =>
       metrics.observeHttp({ handler, method, status, requestBytes, responseBytes, seconds: nowSeconds() - t0 });
-    const reply = (status: number, body: unknown): void => {
-      const text = JSON.stringify(body);
-      const bytes = Buffer.byteLength(text);
-      record(status, bytes);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes });
-      res.end(text);
-    };
+    const reply = (status: number, body: unknown): void => sendJson(res, status, body, (bytes) => record(status, bytes));
     const replyError = (err: OpenAiError): void => {
       rejected++;
       reply(err.status, { error: { message: err.message, type: err.type, param: null, code: err.status } });
@@ -385,23 +368,12 @@ export async function startVllmEmulator(options: VllmEmulatorOptions = {}): Prom
     res.end(tail);
   };
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: String(err), type: 'InternalServerError', param: null, code: 500 } }));
-      } else {
-        res.destroy();
-      }
-    });
+  const bound = await serve(handle, {
+    name: 'vLLM emulator',
+    host: options.host,
+    port: options.port,
+    internalErrorBody: (err) => ({ error: { message: String(err), type: 'InternalServerError', param: null, code: 500 } }),
   });
-  server.keepAliveTimeout = 65_000;
-  let bound: ListeningServer;
-  try {
-    bound = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
-  } catch (err) {
-    throw new Error(`vLLM emulator: cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}`, { cause: err });
-  }
 
   return {
     address: bound.address,

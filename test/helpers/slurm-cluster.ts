@@ -50,22 +50,32 @@ http.createServer((req, res) => {
 }).listen(Number(port), '0.0.0.0');
 `;
 
-/** Real vLLM exposition from ../shared/fixtures when present, else a small sample with UTF-8 label values. */
+/** A small exposition: a vLLM gauge and a histogram with UTF-8 label values. */
+export const SAMPLE_EXPOSITION = [
+  '# HELP vllm:num_requests_running Number of requests currently running on GPU.',
+  '# TYPE vllm:num_requests_running gauge',
+  'vllm:num_requests_running{model_name="llama-3-8b"} 3',
+  '# HELP demo_latency_seconds Latency with a label value in UTF-8.',
+  '# TYPE demo_latency_seconds histogram',
+  'demo_latency_seconds_bucket{path="/générer",le="0.1"} 4',
+  'demo_latency_seconds_bucket{path="/générer",le="+Inf"} 5',
+  'demo_latency_seconds_sum{path="/générer"} 0.42',
+  'demo_latency_seconds_count{path="/générer"} 5',
+  '',
+].join('\n');
+
+/** Real vLLM exposition from ../shared/fixtures when present, else SAMPLE_EXPOSITION. */
 export function vllmExposition(): Buffer {
   const fixture = path.join(REPO_ROOT, '..', 'shared', 'fixtures', 'vllm-v1-metrics-kops-conformance.prom');
   if (fs.existsSync(fixture)) return fs.readFileSync(fixture);
-  return Buffer.from([
-    '# HELP vllm:num_requests_running Number of requests currently running on GPU.',
-    '# TYPE vllm:num_requests_running gauge',
-    'vllm:num_requests_running{model_name="llama-3-8b"} 3',
-    '# HELP demo_latency_seconds Latency with a label value in UTF-8.',
-    '# TYPE demo_latency_seconds histogram',
-    'demo_latency_seconds_bucket{path="/générer",le="0.1"} 4',
-    'demo_latency_seconds_bucket{path="/générer",le="+Inf"} 5',
-    'demo_latency_seconds_sum{path="/générer"} 0.42',
-    'demo_latency_seconds_count{path="/générer"} 5',
-    '',
-  ].join('\n'));
+  return Buffer.from(SAMPLE_EXPOSITION);
+}
+
+export interface ServerOptions {
+  /** Delay before each answer (a slow service). Default 0. */
+  delayMs?: number | undefined;
+  /** Default `text/plain; version=0.0.4; charset=utf-8`. */
+  contentType?: string | undefined;
 }
 
 export class TestJobs {
@@ -79,12 +89,17 @@ export class TestJobs {
   }
 
   /** Submits a job serving `body` at http://node:port/metrics (after delayMs per request). */
-  async submitServer(port: number, body: Buffer | string, options: SubmitOptions & { delayMs?: number; contentType?: string } = {}): Promise<string> {
+  async submitServer(port: number, body: Buffer | string, options: SubmitOptions & ServerOptions = {}): Promise<string> {
+    const { delayMs, contentType, ...submit } = options;
+    const args = this.serverCommand(port, body, { delayMs, contentType });
+    return this.submit(`#!/bin/sh\nexec ${args.map((a) => JSON.stringify(a)).join(' ')}\n`, { jobName: 'benchmon-test-svc', ...submit });
+  }
+
+  /** The command line that serves `body` at http://node:port/metrics: a batch script's, or a job step's (srun). */
+  serverCommand(port: number, body: Buffer | string, { delayMs = 0, contentType }: ServerOptions = {}): string[] {
     const file = path.join(this.dir, `metrics-${++this.files}`);
     fs.writeFileSync(file, body);
-    const { delayMs = 0, contentType, ...submit } = options;
-    const args = [process.execPath, path.join(this.dir, 'serve.mjs'), String(port), file, String(delayMs), ...(contentType ? [contentType] : [])];
-    return this.submit(`#!/bin/sh\nexec ${args.map((a) => JSON.stringify(a)).join(' ')}\n`, { jobName: 'benchmon-test-svc', ...submit });
+    return [process.execPath, path.join(this.dir, 'serve.mjs'), String(port), file, String(delayMs), ...(contentType ? [contentType] : [])];
   }
 
   /** A job that only sleeps (nothing listens on any port). */

@@ -4,34 +4,17 @@
  * start it: `sudo scripts/slurm/start.sh` (and `scripts/slurm/stop.sh` afterwards).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isBenchmonError, type BenchmonError } from '../../src/errors.js';
+import { freePort } from '../../src/net/free-port.js';
 import { SlurmCommands } from '../../src/slurm/commands.js';
 import { SlurmJobResolver, type ResolvedSlurmJob } from '../../src/slurm/job-resolver.js';
+import { NODE_NAME, SAMPLE_EXPOSITION, TestJobs, jobSteps, requireSlurm, run } from '../helpers/slurm-cluster.js';
 
-const START_HINT = 'start the single-node test cluster first: sudo scripts/slurm/start.sh (stop it with scripts/slurm/stop.sh)';
-
-function run(file: string, args: string[], timeoutMs = 20_000): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs }, (err, stdout, stderr) => (err ? reject(new Error(`${file} ${args.join(' ')}: ${stderr || err.message}`)) : resolve({ stdout, stderr })));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '0.0.0.0', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** Job steps listen on 0.0.0.0, so their port must be free on every address. */
+const freeNodePort = (): Promise<number> => freePort('0.0.0.0');
 
 async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -56,71 +39,25 @@ const benchmonError = (code: string, check: (e: BenchmonError) => void = () => u
   return true;
 };
 
-/** A tiny server that answers GET /metrics with a file's bytes: the "service" a job runs. */
-const SERVER_JS = `
-import http from 'node:http';
-import fs from 'node:fs';
-const [port, file] = process.argv.slice(2);
-http.createServer((req, res) => {
-  if (req.url !== '/metrics') { res.writeHead(404); res.end(); return; }
-  res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-  res.end(fs.readFileSync(file));
-}).listen(Number(port), '0.0.0.0');
-`;
-
-const METRICS = [
-  '# HELP vllm:num_requests_running Number of requests currently running on GPU.',
-  '# TYPE vllm:num_requests_running gauge',
-  'vllm:num_requests_running{model_name="llama-3-8b"} 3',
-  '# HELP demo_latency_seconds Latency with a label value in UTF-8.',
-  '# TYPE demo_latency_seconds histogram',
-  'demo_latency_seconds_bucket{path="/générer",le="0.1"} 4',
-  'demo_latency_seconds_bucket{path="/générer",le="+Inf"} 5',
-  'demo_latency_seconds_sum{path="/générer"} 0.42',
-  'demo_latency_seconds_count{path="/générer"} 5',
-  '',
-].join('\n');
-
 describe('Slurm adapter against the real single-node Slurm', () => {
-  const slurm = new SlurmCommands({ timeoutMs: 30_000 });
+  const jobs = new TestJobs();
+  const { slurm, dir } = jobs;
   const resolver = new SlurmJobResolver(slurm);
-  const submitted: string[] = [];
-  let dir: string;
-  let nodeName: string;
 
-  before(async () => {
-    let state: string;
-    try {
-      state = (await run('sinfo', ['-h', '-o', '%t'])).stdout.trim();
-    } catch (err) {
-      throw new Error(`Slurm is not available (${(err as Error).message.trim()}); ${START_HINT}`);
-    }
-    assert.match(state, /^(idle|mix|alloc)/, `the Slurm node is "${state}", not usable; ${START_HINT}`);
-    nodeName = os.hostname().split('.')[0] ?? os.hostname();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'benchmon-slurm-'));
-    fs.writeFileSync(path.join(dir, 'serve.mjs'), SERVER_JS);
-    fs.writeFileSync(path.join(dir, 'metrics'), METRICS);
-  });
-
-  after(async () => {
-    for (const id of submitted) await slurm.cancel(id).catch(() => undefined);
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  const serverScript = (port: number) => `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(dir, 'serve.mjs'))} ${port} ${JSON.stringify(path.join(dir, 'metrics'))}\n`;
+  before(() => requireSlurm());
+  after(() => jobs.cleanup());
 
   it('a job serving metrics: submit, resolve to node:port, scrape it there, scancel → CANCELLED', async () => {
-    const port = await freePort();
-    const jobId = await slurm.submit(serverScript(port), { jobName: 'benchmon-test-svc', chdir: dir, output: path.join(dir, 'svc-%j.out') });
-    submitted.push(jobId);
+    const port = await freeNodePort();
+    const jobId = await jobs.submitServer(port, SAMPLE_EXPOSITION);
     assert.match(jobId, /^\d+$/);
 
     const running = await waitFor('the job to run', () => resolver.resolve({ job_id: jobId, port }), (r) => r.phase === 'running');
     assert.equal(running.state, 'RUNNING');
-    assert.equal(running.nodeList, nodeName);
+    assert.equal(running.nodeList, NODE_NAME);
     assert.equal(running.endpoints.length, 1);
     const [ep] = running.endpoints;
-    assert.equal(ep?.node, nodeName, 'the node label is the Slurm node name');
+    assert.equal(ep?.node, NODE_NAME, 'the node label is the Slurm node name');
     assert.equal(ep?.target, `127.0.0.1:${port}`, "reached at the node's NodeAddr");
     assert.equal(ep?.url, `http://127.0.0.1:${port}/metrics`);
 
@@ -132,7 +69,7 @@ describe('Slurm adapter against the real single-node Slurm', () => {
       },
       (b) => b !== null,
     );
-    assert.deepEqual(body, Buffer.from(METRICS), 'the metrics came byte for byte from the job');
+    assert.deepEqual(body, Buffer.from(SAMPLE_EXPOSITION), 'the metrics came byte for byte from the job');
 
     // The same job as listed by jobs() (squeue --json, filtered here).
     const listed = (await slurm.jobs()).find((j) => j.id === jobId);
@@ -146,19 +83,18 @@ describe('Slurm adapter against the real single-node Slurm', () => {
   });
 
   it('an extra step inside a running job (srun --overlap) serves, and is gone after stop()', async () => {
-    const jobPort = await freePort();
-    const jobId = await slurm.submit(serverScript(jobPort), { jobName: 'benchmon-test-host', chdir: dir, output: path.join(dir, 'host-%j.out') });
-    submitted.push(jobId);
+    const jobPort = await freeNodePort();
+    const jobId = await jobs.submitServer(jobPort, SAMPLE_EXPOSITION, { jobName: 'benchmon-test-host' });
     await waitFor('the job to run', () => slurm.job(jobId), (j) => j.state === 'RUNNING');
 
-    const stepPort = await freePort();
-    const step = await slurm.srunOverlap(jobId, [process.execPath, path.join(dir, 'serve.mjs'), String(stepPort), path.join(dir, 'metrics')], {
+    const stepPort = await freeNodePort();
+    const step = await slurm.srunOverlap(jobId, jobs.serverCommand(stepPort, SAMPLE_EXPOSITION), {
       stepName: 'benchmon-exporter',
       ntasksPerNode: 1,
     });
     try {
       assert.match(step.stepId, new RegExp(`^${jobId}\\.\\d+$`));
-      assert.deepEqual(step.nodes, [nodeName]);
+      assert.deepEqual(step.nodes, [NODE_NAME]);
       const text = await waitFor(
         'the step to serve',
         async () => {
@@ -167,9 +103,9 @@ describe('Slurm adapter against the real single-node Slurm', () => {
         },
         (t) => t !== null,
       );
-      assert.equal(text, METRICS);
-      const steps = (await run('squeue', ['-s', '-h', '-j', jobId, '-o', '%i|%j'])).stdout;
-      assert.match(steps, new RegExp(`^${step.stepId.replace('.', '\\.')}\\|benchmon-exporter$`, 'm'));
+      assert.equal(text, SAMPLE_EXPOSITION);
+      const steps = await jobSteps(jobId);
+      assert.ok(steps.some((s) => s.stepId === step.stepId && s.name === 'benchmon-exporter'), `squeue lists the step by name: ${JSON.stringify(steps)}`);
     } finally {
       await step.stop();
     }
@@ -185,8 +121,7 @@ describe('Slurm adapter against the real single-node Slurm', () => {
   });
 
   it('a job submitted with --begin=now+60 is PENDING with an empty node list and no endpoints', async () => {
-    const jobId = await slurm.submit('#!/bin/sh\nsleep 600\n', { jobName: 'benchmon-test-later', begin: 'now+60', chdir: dir, output: '/dev/null' });
-    submitted.push(jobId);
+    const jobId = await jobs.submit('#!/bin/sh\nsleep 600\n', { jobName: 'benchmon-test-later', begin: 'now+60', output: '/dev/null' });
     const r = await resolver.resolve({ job_id: jobId, port: 8000 });
     assert.equal(r.state, 'PENDING');
     assert.equal(r.phase, 'pending');
@@ -198,8 +133,7 @@ describe('Slurm adapter against the real single-node Slurm', () => {
   });
 
   it('an array: the bare id names several tasks and is refused, one task resolves', async () => {
-    const jobId = await slurm.submit('#!/bin/sh\nsleep 600\n', { jobName: 'benchmon-test-array', extraArgs: ['--array=1-2'], chdir: dir, output: '/dev/null' });
-    submitted.push(jobId);
+    const jobId = await jobs.submit('#!/bin/sh\nsleep 600\n', { jobName: 'benchmon-test-array', extraArgs: ['--array=1-2'], output: '/dev/null' });
     await waitFor('both tasks to run', () => slurm.jobRecords(jobId), (js) => js.length === 2 && js.every((j) => j.state === 'RUNNING'));
     await assert.rejects(
       resolver.resolve({ job_id: jobId, port: 8000 }),
@@ -210,14 +144,13 @@ describe('Slurm adapter against the real single-node Slurm', () => {
     );
     const task = await resolver.resolve({ job_id: `${jobId}_1`, port: 8000 });
     assert.equal(task.state, 'RUNNING');
-    assert.equal(task.endpoints[0]?.node, nodeName);
+    assert.equal(task.endpoints[0]?.node, NODE_NAME);
     await slurm.cancel(jobId);
   });
 
   it('job lookup through scontrol show job -o (the fallback, and the cheaper path on big clusters) agrees with squeue --json', async () => {
     const viaScontrol = new SlurmCommands({ jobLookup: 'scontrol' });
-    const jobId = await slurm.submit('#!/bin/sh\nsleep 600\n', { jobName: 'benchmon test spaces', chdir: dir, output: '/dev/null' });
-    submitted.push(jobId);
+    const jobId = await jobs.submit('#!/bin/sh\nsleep 600\n', { jobName: 'benchmon test spaces', output: '/dev/null' });
     const running = await waitFor('the job to run', () => viaScontrol.job(jobId), (j) => j.state === 'RUNNING');
     const listed = await slurm.job(jobId);
     assert.deepEqual(
@@ -267,7 +200,7 @@ describe('Slurm adapter against the real single-node Slurm', () => {
     assert.deepEqual(await slurm.expandHostnames('node[01-03,07]'), ['node01', 'node02', 'node03', 'node07']);
     assert.deepEqual(await slurm.expandHostnames(''), []);
     await assert.rejects(slurm.expandHostnames('gpu-[a,b]x'), benchmonError('SLURM_COMMAND_FAILED', (e) => assert.match(e.message, /Invalid hostlist/)));
-    const [node] = await slurm.nodes(nodeName);
+    const [node] = await slurm.nodes(NODE_NAME);
     assert.equal(node?.address, '127.0.0.1');
   });
 
