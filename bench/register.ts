@@ -10,7 +10,8 @@
  *    whose file_sd directory this script writes by hand, for comparison.
  * Then, with 1, 100, 1,000 and 10,000 targets registered in one session (built up incrementally by
  * concurrent POSTs to the real API; the hand-written file_sd job holds as many), it measures
- *  (a) the time of a registration POST to its answer,
+ *  (a) the time of a registration POST to its answer (beside a GET /health just before each, which
+ *      shows what the loaded machine adds to any request at that level),
  *  (b) the time from a registration POST with ?wait=up to its answer (target up), and when a
  *      PromQL poll of `up` first saw the target (Prometheus's pickup of benchmon's write),
  *  (c) Prometheus's own pickup time for a hand-written file_sd change of the same size (rewrite the
@@ -294,7 +295,7 @@ interface LevelResult {
   fill_reloads: number;
   /** Prometheus during fill + settle: file_sd scans, seconds spent scanning, CPU seconds. */
   fill_prom: { scans: number; scan_s: number; cpu_s: number };
-  /** Prometheus file_sd scans per benchmon shard write, measured over the (a) samples (register + deregister = 2 writes each). */
+  /** Prometheus file_sd scans per benchmon file write, measured over the (a) samples (register + deregister = 2 writes each). */
   scans_per_write: number;
   /** Mean duration of one file_sd scan during the (a) samples. */
   scan_ms: number;
@@ -302,6 +303,8 @@ interface LevelResult {
   settled_ms: number;
   settled: boolean;
   a_ms: number[];
+  /** GET /health just before each (a) sample: the same HTTP round trip without a registration (the machine's state). */
+  a0_ms: number[];
   b_ms: number[];
   b_prom_ms: number[];
   b_unsatisfied: number;
@@ -499,7 +502,7 @@ async function run(cleanups: Array<() => Promise<void>>): Promise<void> {
 
     const res: LevelResult = {
       level, fill_ms: fillMs, fill_reloads: fillReloads, fill_prom: fillProm, scans_per_write: NaN, scan_ms: NaN, prometheus_heap_mb: NaN, settled_ms: settledMs, settled,
-      a_ms: [], b_ms: [], b_prom_ms: [], b_unsatisfied: 0, c_ms: [], c_timeouts: 0, bc_diff_ms: [],
+      a_ms: [], a0_ms: [], b_ms: [], b_prom_ms: [], b_unsatisfied: 0, c_ms: [], c_timeouts: 0, bc_diff_ms: [],
       benchmon_rss_mb: readProcStatus(benchmonPid)?.rssMb ?? null,
       prometheus_rss_mb: readProcStatus(promPid)?.rssMb ?? null,
       targets_api_ms: NaN, targets_api_mb: NaN, promtool_ms: NaN, api_reload_ms: NaN, raw_reload_ms: NaN,
@@ -511,6 +514,7 @@ async function run(cleanups: Array<() => Promise<void>>): Promise<void> {
     for (let k = 0; k < A_SAMPLES; k++) {
       checkDeadline(`(a) at level ${level}`);
       const job = `a${level}_${k}`;
+      res.a0_ms.push((await http('GET', `${url}/health`)).ms);
       const r = await register(SESSION, targetBody(job, addr(k)));
       res.a_ms.push(r.ms);
       await deregister(SESSION, job);
@@ -519,7 +523,7 @@ async function run(cleanups: Array<() => Promise<void>>): Promise<void> {
     const aProm = statsDelta(pa0, await promStats(promUrl));
     res.scans_per_write = aProm.scans / (2 * A_SAMPLES);
     res.scan_ms = (aProm.scan_s / aProm.scans) * 1000;
-    log(`level ${level}: (a) median ${median(res.a_ms).toFixed(1)} ms; Prometheus did ${aProm.scans} file_sd scans for ${2 * A_SAMPLES} shard writes (${res.scans_per_write.toFixed(1)} per write), ${res.scan_ms.toFixed(1)} ms each`);
+    log(`level ${level}: (a) median ${median(res.a_ms).toFixed(1)} ms (GET /health just before: ${median(res.a0_ms).toFixed(1)} ms); Prometheus did ${aProm.scans} file_sd scans for ${2 * A_SAMPLES} file writes (${res.scans_per_write.toFixed(1)} per write), ${res.scan_ms.toFixed(1)} ms each`);
 
     // (b) and (c) as pairs: the hand-written file_sd change and the registration are started
     // together, so both fall on the same phase of Prometheus's 5 s discovery batching (which
@@ -671,11 +675,11 @@ interface Report {
 function report(r: Report): void {
   const f = (x: number | null | undefined, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? '—' : x.toFixed(d));
   const rows: string[][] = [[
-    'targets', 'fill s', 'fill reloads', '(a) p50 ms', '(a) p90 ms', '(b) p50 ms', '(b) Prom saw p50', '(c) p50 ms', 'pair (b)−(c) p50 ms', 'benchmon RSS MB', 'Prometheus RSS MB',
+    'targets', 'fill s', 'fill reloads', '(a) p50 ms', '(a) p90 ms', 'GET /health p50 ms', '(b) p50 ms', '(b) Prom saw p50', '(c) p50 ms', 'pair (b)−(c) p50 ms', 'benchmon RSS MB', 'Prometheus RSS MB',
   ]];
   for (const l of r.levels) {
     rows.push([
-      l.level.toLocaleString('en-US'), f(l.fill_ms / 1000, 1), String(l.fill_reloads), f(median(l.a_ms), 1), f(percentile(l.a_ms, 90), 1),
+      l.level.toLocaleString('en-US'), f(l.fill_ms / 1000, 1), String(l.fill_reloads), f(median(l.a_ms), 1), f(percentile(l.a_ms, 90), 1), f(median(l.a0_ms), 1),
       `${f(median(l.b_ms))}${l.b_unsatisfied ? ` (${l.b_unsatisfied} not up)` : ''}`, f(median(l.b_prom_ms)),
       `${f(median(l.c_ms))}${l.c_timeouts ? ` (${l.c_timeouts} timeouts)` : ''}`, f(median(l.bc_diff_ms)),
       f(l.benchmon_rss_mb), f(l.prometheus_rss_mb),
@@ -689,7 +693,7 @@ function report(r: Report): void {
   out.push('', `bench/register — ${os.cpus().length} CPUs, Node ${process.version}, Prometheus ${r.version}, scrape interval ${SCRAPE_INTERVAL_S}s (fillers ${FILLER_INTERVAL}); load average at start ${LOAD_AT_START}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`, '');
   out.push(table(rows));
   out.push('');
-  const rows2: string[][] = [['targets', 'settled s', 'Prom file_sd scans (fill+settle)', 'scan s', 'Prom CPU s', 'scans per shard write', 'ms per scan', 'Prom heap MB', 'targets API (wait=up poll) ms', 'MB', 'promtool check ms', 'reload via benchmon ms', '/-/reload alone ms']];
+  const rows2: string[][] = [['targets', 'settled s', 'Prom file_sd scans (fill+settle)', 'scan s', 'Prom CPU s', 'scans per file write', 'ms per scan', 'Prom heap MB', 'targets API (wait=up poll) ms', 'MB', 'promtool check ms', 'reload via benchmon ms', '/-/reload alone ms']];
   for (const l of r.levels) {
     rows2.push([
       l.level.toLocaleString('en-US'), `${f(l.settled_ms / 1000, 1)}${l.settled ? '' : ' (not settled)'}`, String(l.fill_prom.scans), f(l.fill_prom.scan_s, 1), f(l.fill_prom.cpu_s, 1),
@@ -720,6 +724,9 @@ function report(r: Report): void {
   if (first && last) {
     const ratio = median(last.a_ms) / median(first.a_ms);
     out.push(`  ${verdict(ratio <= 2)}  (a) at ${last.level.toLocaleString('en-US')} ≤ 2 × (a) at ${first.level}: ${f(median(last.a_ms), 1)} ms / ${f(median(first.a_ms), 1)} ms = ${f(ratio, 2)}×`);
+    // Context, not the goal: how much of (a) the machine itself added (GET /health at the same moments).
+    const own = (l: LevelResult) => median(l.a_ms) - median(l.a0_ms);
+    out.push(`        (context) a GET /health took ${f(median(first.a0_ms), 1)} ms at ${first.level} and ${f(median(last.a0_ms), 1)} ms at ${last.level.toLocaleString('en-US')}; (a) minus that: ${f(own(first), 1)} → ${f(own(last), 1)} ms`);
   }
   const perLevel = r.levels.map((l) => ({ l, slack: median(l.c_ms) + SCRAPE_INTERVAL_S * 1000 - median(l.b_ms), pair: median(l.bc_diff_ms) }));
   const bOk = perLevel.every((p) => p.slack >= 0 && p.l.b_unsatisfied === 0);
