@@ -1,10 +1,11 @@
 /**
  * Acceptance: run-to-run comparison and gates on real collections. One benchmon (real service,
- * real local Prometheus scraping every second), one session with three instrumented HTTP
- * services (prom-client `http_requests_total` and `http_server_request_duration_seconds`, the
- * `default` recipe's throughput and latency KPIs), each answering with its own known latency
- * distribution. The emulator's open-loop load generator drives one service after the other at
- * a known rate:
+ * real local Prometheus scraping every second), three sessions (one per run, as a benchmark
+ * engineer would have them), each with an instrumented HTTP service (prom-client
+ * `http_requests_total` and `http_server_request_duration_seconds`, the `default` recipe's
+ * throughput and latency KPIs) answering with its own known latency distribution. The emulator's
+ * open-loop load generator drives the three at the same time (a collection only sees its own
+ * session, so the runs need not take turns), each at a known rate:
  *
  *   base  R = 40 req/s, latency mean 48.75 ms, 32 s → two baseline windows A1, A2 (15 s each)
  *   slow  0.8 R,        latency ×1.6,          17 s → window W (20 % less throughput, slower)
@@ -69,11 +70,11 @@ describe('compare: collections of runs at known rates, gates, CLI and API', () =
   before(async () => {
     svc = await startTestService();
     const latencies = { base: GROUND_TRUTH_LATENCY, slow: scaled(GROUND_TRUTH_LATENCY, 1.6), fast: scaled(GROUND_TRUTH_LATENCY, 0.6) };
-    await svc.client.createSession({ session_id: SESSION });
     for (const [name, latency] of Object.entries(latencies)) {
+      await svc.client.createSession({ session_id: `${SESSION}-${name}` });
       const server = await startInstrumentedServer({ latency });
       servers.push(server);
-      const reg = await svc.client.registerTarget(SESSION, {
+      const reg = await svc.client.registerTarget(`${SESSION}-${name}`, {
         target_type: 'app', role: 'service', job_id: `cmp-${name}`,
         scrape_config: { job_name: `app-${name}`, metrics_path: '/metrics', targets: [server.address] },
       }, { up: true, timeoutSeconds: 30 });
@@ -81,19 +82,18 @@ describe('compare: collections of runs at known rates, gates, CLI and API', () =
     }
     await sleep(2000);
     const [base, slow, fast] = servers as [InstrumentedServer, InstrumentedServer, InstrumentedServer];
-    const windows: Array<[keyof typeof c, number]> = [];
     const run = async (server: InstrumentedServer, rate: number, ms: number) => {
       const report = await runOpenLoopLoad([workLoad(server.workUrl, rate)], { durationMs: ms });
       loads.push(report);
       return report.startedAtMs;
     };
-    const t0 = await run(base, R, 2 * WINDOW_MS + 2000);
-    windows.push(['a1', t0 + 1000], ['a2', t0 + 1000 + WINDOW_MS]);
-    windows.push(['worse', (await run(slow, 0.8 * R, WINDOW_MS + 2000)) + 1000]);
-    windows.push(['better', (await run(fast, 1.2 * R, WINDOW_MS + 2000)) + 1000]);
+    const [t0, tSlow, tFast] = await Promise.all([run(base, R, 2 * WINDOW_MS + 2000), run(slow, 0.8 * R, WINDOW_MS + 2000), run(fast, 1.2 * R, WINDOW_MS + 2000)]);
+    const windows: Array<[keyof typeof c, string, number]> = [
+      ['a1', 'base', t0 + 1000], ['a2', 'base', t0 + 1000 + WINDOW_MS], ['worse', 'slow', tSlow + 1000], ['better', 'fast', tFast + 1000],
+    ];
     await sleep(2500); // the scrapes up to the last window's end land
-    for (const [key, start] of windows) {
-      c[key] = await svc.client.collect(SESSION, { start_time: new Date(start).toISOString(), end_time: new Date(start + WINDOW_MS).toISOString(), recipe: 'default' });
+    for (const [key, run, start] of windows) {
+      c[key] = await svc.client.collect(`${SESSION}-${run}`, { start_time: new Date(start).toISOString(), end_time: new Date(start + WINDOW_MS).toISOString(), recipe: 'default' });
     }
     fs.writeFileSync(gateFile, [
       'description: throughput may drop 5 %, mean latency may rise 10 %',
