@@ -122,12 +122,19 @@ describe('Slurm adapter against the real single-node Slurm', () => {
 
   it('a job submitted with --begin=now+60 is PENDING with an empty node list and no endpoints', async () => {
     const jobId = await jobs.submit('#!/bin/sh\nsleep 600\n', { jobName: 'benchmon-test-later', begin: 'now+60', output: '/dev/null' });
-    const r = await resolver.resolve({ job_id: jobId, port: 8000 });
-    assert.equal(r.state, 'PENDING');
-    assert.equal(r.phase, 'pending');
-    assert.equal(r.nodeList, '');
+    // Right after sbatch, while the previous tests' cancelled jobs still complete on the node, Slurm
+    // can give the reason `Resources` before its scheduler sets `BeginTime` (seen once in CI): the job
+    // must be PENDING with no nodes and no endpoints throughout, and say BeginTime within seconds.
+    let r: ResolvedSlurmJob;
+    for (const deadline = Date.now() + 15_000; ; await new Promise((res) => setTimeout(res, 500))) {
+      r = await resolver.resolve({ job_id: jobId, port: 8000 });
+      assert.equal(r.state, 'PENDING');
+      assert.equal(r.phase, 'pending');
+      assert.equal(r.nodeList, '');
+      assert.deepEqual(r.endpoints, []);
+      if (r.reason === 'BeginTime' || Date.now() > deadline) break;
+    }
     assert.equal(r.reason, 'BeginTime');
-    assert.deepEqual(r.endpoints, []);
     await assert.rejects(slurm.srunOverlap(jobId, ['true']), benchmonError('UNPROCESSABLE', (e) => assert.match(e.message, /is PENDING/)));
     await slurm.cancel(jobId);
   });
