@@ -44,6 +44,7 @@ import { backfill, seriesPerSecond, type BackfillReport, type DataSpec } from '.
 import type { RunArgs, RunReport } from './collect-run.js';
 import { median } from './median.js';
 import { freePort } from '../src/net/free-port.js';
+import type { Manifest } from '../src/artifacts/manifest.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -175,19 +176,8 @@ async function startPrometheus(dataDir: string, dir: string): Promise<{ url: str
 // Raw queries: the collector's queries, verbatim, sent with fetch
 // ---------------------------------------------------------------------------------------------
 
-interface LoggedQuery {
-  id: number;
-  purpose: string;
-  kpi: string | null;
-  type: 'instant' | 'range';
-  query: string;
-  time: string | null;
-  start: string | null;
-  end: string | null;
-  step: string | null;
-  result_series: number | null;
-  duration_ms: number;
-}
+/** A query as MANIFEST.json records it (what the collector sent, with its time). */
+type LoggedQuery = Manifest['queries'][number];
 
 interface Timed { id: number; ms: number; parseMs: number; bytes: number }
 
@@ -290,7 +280,7 @@ interface Results {
   data: BackfillReport & { seriesBreakdown: ReturnType<typeof seriesPerSecond>; fromS: number; toS: number };
   window: { start: string; end: string; hours: number; step: string; queries: number; rangeQueries: number; instantQueries: number };
   prometheus: { version: string; startMs: number };
-  queries: Array<Omit<LoggedQuery, 'duration_ms'>>;
+  queries: Array<Omit<LoggedQuery, 'duration_ms' | 'error' | 'phase'>>;
   replays: Replay[];
   collections: Array<Omit<CollectRun, 'queryLog'>>;
   memory: Array<Omit<CollectRun, 'queryLog'>>;
