@@ -19,21 +19,14 @@ import { EXPORTER_LAUNCHERS, type ExporterKind, type StartExporterBody } from '.
 import { jobPhase } from './model.js';
 import type { SrunStep } from './srun-step.js';
 
-export interface ExporterView {
+/** What the API shows of an exporter: its stored record (id shown without the session prefix) and its live step. */
+export interface ExporterView extends Omit<ExporterRecord, 'id'> {
   exporter_id: string;
-  session_id: string;
-  kind: string;
-  slurm_job_id: string;
-  port: number;
-  target_id: string;
-  /** starting, running, stopped, failed. */
-  state: string;
   /** `JOB.STEP` of the srun step while it runs. */
   step_id: string | null;
   nodes: SlurmNodeEndpoint[];
   /** Why it stopped or failed (srun's last lines). */
   detail: string | null;
-  created_at: string;
 }
 
 export interface ExporterManagerOptions {
