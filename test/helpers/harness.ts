@@ -6,9 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { BenchmonClient } from '../../src/client/api-client.js';
+import type { RegisterTargetBody } from '../../src/sessions/model.js';
 import { startBenchmon, type RunningBenchmon } from '../../src/server.js';
 import { loadSettings, type Settings } from '../../src/settings/settings.js';
 import { freePort } from '../../src/net/free-port.js';
@@ -148,6 +150,13 @@ export async function selfMetric(url: string, name: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   if (!line) throw new Error(`metric ${name} not found`);
   return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** Registers a target with ?wait=up (30 s) and fails the test, naming `what`, when it does not come up. */
+export async function registerUp(client: BenchmonClient, session: string, body: RegisterTargetBody, what: string) {
+  const reg = await client.registerTarget(session, body, { up: true, timeoutSeconds: 30 });
+  assert.ok(reg.wait?.satisfied, `${what} did not come up: ${JSON.stringify(reg.wait)}`);
+  return reg;
 }
 
 export function nodeExporterBody(session: string, address: string, jobName = 'node') {

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { CollectionSummary } from '../../src/collect/run-collection.js';
 import { busyPercent, checkCollectionDir, kpiOf, modePercent, readProcStatCpu, type ProcStatCpu, sleep, sleepUntil, stopChild } from '../helpers/collect-checks.js';
-import { nodeExporterBody, startNodeExporter, startTestService, type NodeExporter, type TestService } from '../helpers/harness.js';
+import { nodeExporterBody, startNodeExporter, startTestService, type NodeExporter, type TestService, registerUp } from '../helpers/harness.js';
 
 const SESSION = 'cpu';
 const WINDOW_MS = 24_000;
@@ -44,8 +44,7 @@ describe('collect: CPU utilisation against /proc/stat', () => {
     svc = await startTestService();
     ne = await startNodeExporter();
     await svc.client.createSession({ session_id: SESSION });
-    const reg = await svc.client.registerTarget(SESSION, nodeExporterBody(SESSION, ne.address), { up: true, timeoutSeconds: 30 });
-    assert.ok(reg.wait?.satisfied, `node_exporter did not come up: ${JSON.stringify(reg.wait)}`);
+    await registerUp(svc.client, SESSION, nodeExporterBody(SESSION, ne.address), 'node_exporter');
     await sleep(3000);
 
     const startMs = Date.now();

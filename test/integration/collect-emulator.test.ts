@@ -16,7 +16,7 @@ import { startEmulatedWorkload, type EmulatedWorkload } from '../../emulator/ind
 import type { KnownDistribution } from '../../emulator/workload.js';
 import type { CollectionSummary } from '../../src/collect/run-collection.js';
 import { assertInBounds, checkCollectionDir, kpiOf, sleep } from '../helpers/collect-checks.js';
-import { REPO_ROOT, startTestService, type TestService } from '../helpers/harness.js';
+import { REPO_ROOT, startTestService, type TestService, registerUp } from '../helpers/harness.js';
 
 const SESSION = 'emulated';
 const LOAD_MS = 25_000;
@@ -59,11 +59,10 @@ describe('collect: vllm and qdrant recipes on the emulated workload', () => {
     workload = await startEmulatedWorkload({ seed: 11 });
     await svc.client.createSession({ session_id: SESSION, labels: { benchmark: 'emulated' } });
     for (const [type, address] of [['vllm', workload.vllm.address], ['qdrant', workload.qdrant.address]] as const) {
-      const reg = await svc.client.registerTarget(SESSION, {
+      await registerUp(svc.client, SESSION, {
         target_type: type, role: 'service', job_id: 'emu-1',
         scrape_config: { job_name: `${type}-emulator`, metrics_path: '/metrics', targets: [address] },
-      }, { up: true, timeoutSeconds: 30 });
-      assert.ok(reg.wait?.satisfied, `${type} emulator did not come up: ${JSON.stringify(reg.wait)}`);
+      }, `${type} emulator`);
     }
     await sleep(2000);
     const report = await workload.runLoad({ durationMs: LOAD_MS });

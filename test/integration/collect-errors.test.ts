@@ -23,7 +23,7 @@ import type { CollectionSummary } from '../../src/collect/run-collection.js';
 import {
   checkCollectionDir, findCollectionDirs, kpiOf, sha256File, sleep, sleepUntil, snapshotTree,
 } from '../helpers/collect-checks.js';
-import { startTestService, type TestService } from '../helpers/harness.js';
+import { startTestService, type TestService, registerUp } from '../helpers/harness.js';
 import { startInstrumentedServer, type InstrumentedServer } from '../helpers/instrumented-server.js';
 import { runBenchmon, type Finished } from '../helpers/processes.js';
 
@@ -55,11 +55,10 @@ describe('collect: no data, targets down, bad requests, artifacts, CLI, Promethe
     return c;
   };
   const register = async (session: string, job: string, address: string) => {
-    const reg = await svc!.client.registerTarget(session, {
+    await registerUp(svc!.client, session, {
       target_type: 'app', role: 'service', job_id: 'e-1',
       scrape_config: { job_name: job, metrics_path: '/metrics', targets: [address] },
-    }, { up: true, timeoutSeconds: 30 });
-    assert.ok(reg.wait?.satisfied, `${job} did not come up: ${JSON.stringify(reg.wait)}`);
+    }, job);
   };
 
   before(async () => {

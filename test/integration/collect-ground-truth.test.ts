@@ -19,7 +19,7 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { CollectionSummary } from '../../src/collect/run-collection.js';
 import { assertInBounds, checkCollectionDir, kpiOf, parseHeyOutput, runHey, sleep, stopChild, type HeyReport } from '../helpers/collect-checks.js';
-import { startTestService, type TestService } from '../helpers/harness.js';
+import { startTestService, type TestService, registerUp } from '../helpers/harness.js';
 import { GROUND_TRUTH_LATENCY, latencyMean, latencyQuantile, startInstrumentedServer, type InstrumentedServer } from '../helpers/instrumented-server.js';
 
 const SESSION = 'ground-truth';
@@ -41,11 +41,10 @@ describe('collect: ground truth from an independent load generator (hey)', () =>
     svc = await startTestService();
     server = await startInstrumentedServer();
     await svc.client.createSession({ session_id: SESSION });
-    const reg = await svc.client.registerTarget(SESSION, {
+    await registerUp(svc.client, SESSION, {
       target_type: 'app', role: 'service', job_id: 'gt-1',
       scrape_config: { job_name: 'app', metrics_path: '/metrics', targets: [server.address] },
-    }, { up: true, timeoutSeconds: 30 });
-    assert.ok(reg.wait?.satisfied, `the app target did not come up: ${JSON.stringify(reg.wait)}`);
+    }, 'the app target');
     // A few scrapes of the counters at 0 before the run starts.
     await sleep(3000);
 

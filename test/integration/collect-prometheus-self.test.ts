@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CollectionSummary } from '../../src/collect/run-collection.js';
 import { checkCollectionDir, kpiOf, sleep, sleepUntil } from '../helpers/collect-checks.js';
-import { startTestService, type TestService } from '../helpers/harness.js';
+import { startTestService, type TestService, registerUp } from '../helpers/harness.js';
 
 const SESSION = 'prom-self';
 const N = 600;
@@ -49,11 +49,10 @@ describe('collect: throughput of a server nobody here wrote (Prometheus itself)'
     svc = await startTestService();
     promAddress = new URL(svc.settings.PROMETHEUS_URL).host;
     await svc.client.createSession({ session_id: SESSION });
-    const reg = await svc.client.registerTarget(SESSION, {
+    await registerUp(svc.client, SESSION, {
       target_type: 'prometheus', role: 'service', job_id: 'self-1',
       scrape_config: { job_name: 'prometheus-self', metrics_path: '/metrics', targets: [promAddress] },
-    }, { up: true, timeoutSeconds: 30 });
-    assert.ok(reg.wait?.satisfied, `Prometheus's own target did not come up: ${JSON.stringify(reg.wait)}`);
+    }, "Prometheus's own target");
     // One query before the window so the handler's series exists, then a few quiet scrapes.
     const warm = await fetch(`${svc.settings.PROMETHEUS_URL}/api/v1/query?query=vector(1)`);
     assert.equal(warm.status, 200);

@@ -31,7 +31,7 @@ import type { CollectionSummary } from '../../src/collect/run-collection.js';
 import type { CompareResult } from '../../src/compare/run-compare.js';
 import { BenchmonApiError } from '../../src/client/api-client.js';
 import { sleep } from '../helpers/collect-checks.js';
-import { startTestService, tempDir, type TestService } from '../helpers/harness.js';
+import { startTestService, tempDir, type TestService, registerUp } from '../helpers/harness.js';
 import { GROUND_TRUTH_LATENCY, startInstrumentedServer, type InstrumentedServer, type PiecewiseLatency } from '../helpers/instrumented-server.js';
 import { runBenchmon, type Finished } from '../helpers/processes.js';
 
@@ -74,11 +74,10 @@ describe('compare: collections of runs at known rates, gates, CLI and API', () =
       await svc.client.createSession({ session_id: `${SESSION}-${name}` });
       const server = await startInstrumentedServer({ latency });
       servers.push(server);
-      const reg = await svc.client.registerTarget(`${SESSION}-${name}`, {
+      await registerUp(svc.client, `${SESSION}-${name}`, {
         target_type: 'app', role: 'service', job_id: `cmp-${name}`,
         scrape_config: { job_name: `app-${name}`, metrics_path: '/metrics', targets: [server.address] },
-      }, { up: true, timeoutSeconds: 30 });
-      assert.ok(reg.wait?.satisfied, `the ${name} target did not come up: ${JSON.stringify(reg.wait)}`);
+      }, `the ${name} target`);
     }
     await sleep(2000);
     const [base, slow, fast] = servers as [InstrumentedServer, InstrumentedServer, InstrumentedServer];

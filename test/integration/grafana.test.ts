@@ -17,7 +17,7 @@ import YAML from 'yaml';
 import { startEmulatedWorkload, type EmulatedWorkload } from '../../emulator/index.js';
 import type { GrafanaDashboard, QueryPanel } from '../../src/grafana/dashboards.js';
 import { sleep } from '../helpers/collect-checks.js';
-import { nodeExporterBody, REPO_ROOT, startNodeExporter, startTestService, tempDir, type NodeExporter, type TestService } from '../helpers/harness.js';
+import { nodeExporterBody, REPO_ROOT, startNodeExporter, startTestService, tempDir, type NodeExporter, type TestService, registerUp } from '../helpers/harness.js';
 import { runBenchmon } from '../helpers/processes.js';
 
 const SESSION = 'grafana-check';
@@ -102,14 +102,12 @@ describe('Grafana dashboards against a real Prometheus', () => {
     workload = await startEmulatedWorkload({ seed: 23 });
     await svc.client.createSession({ session_id: SESSION });
     fromMs = Date.now();
-    const node = await svc.client.registerTarget(SESSION, nodeExporterBody(SESSION, ne.address), { up: true, timeoutSeconds: 30 });
-    assert.ok(node.wait?.satisfied, `node_exporter did not come up: ${JSON.stringify(node.wait)}`);
+    await registerUp(svc.client, SESSION, nodeExporterBody(SESSION, ne.address), 'node_exporter');
     for (const [type, address] of [['vllm', workload.vllm.address], ['qdrant', workload.qdrant.address]] as const) {
-      const reg = await svc.client.registerTarget(SESSION, {
+      await registerUp(svc.client, SESSION, {
         target_type: type, role: 'service', job_id: 'grafana-1',
         scrape_config: { job_name: `${type}-emulator`, metrics_path: '/metrics', targets: [address] },
-      }, { up: true, timeoutSeconds: 30 });
-      assert.ok(reg.wait?.satisfied, `${type} emulator did not come up: ${JSON.stringify(reg.wait)}`);
+      }, `${type} emulator`);
     }
     await workload.runLoad({ durationMs: LOAD_MS });
     // The last requests' metrics are scraped within a second or two.

@@ -36,7 +36,7 @@ import type { CollectionSummary, KpiSummary } from '../../src/collect/run-collec
 import {
   checkCollectionDir, csvRecords, kpiOf, sha256File, sleep, sleepUntil, snapshotTree, validateAgainstPublishedSchema,
 } from '../helpers/collect-checks.js';
-import { startTestService, type TestService } from '../helpers/harness.js';
+import { startTestService, type TestService, registerUp } from '../helpers/harness.js';
 import { startInstrumentedServer, type InstrumentedServer } from '../helpers/instrumented-server.js';
 import { runBenchmon } from '../helpers/processes.js';
 
@@ -102,11 +102,10 @@ describe('phases: warmup and steady state at known rates, per-phase results', ()
     root = svc.settings.ARTIFACTS_ROOT;
     server = await startInstrumentedServer();
     await svc.client.createSession({ session_id: SESSION });
-    const reg = await svc.client.registerTarget(SESSION, {
+    await registerUp(svc.client, SESSION, {
       target_type: 'app', role: 'service', job_id: 'ph-1',
       scrape_config: { job_name: 'app', metrics_path: '/metrics', targets: [server.address] },
-    }, { up: true, timeoutSeconds: 30 });
-    assert.ok(reg.wait?.satisfied, `the app target did not come up: ${JSON.stringify(reg.wait)}`);
+    }, 'the app target');
     await sleep(3000);
 
     // One run, two rates back to back: the phases switch when the rate does.
